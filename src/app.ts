@@ -1,0 +1,91 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import type { VaultConfig } from './config/config-schema';
+import type { Clock } from './domain/clock';
+import { NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
+import type { Principal } from './domain/principal';
+import { describeError } from './domain/service-context';
+import type { Logger } from './logging/logger';
+import type { Database } from './storage/database';
+import type { AppEnv } from './http/app-env';
+import { auditRejection } from './http/audit-rejection';
+import { authenticate } from './http/auth/authenticate';
+import { clientAddress } from './http/client-address';
+import { renderProblem, toVaultError } from './http/problem';
+import { requestId } from './http/request-id';
+import { requireRole } from './http/require-role';
+import { accessPolicyRoutes } from './http/routes/access-policies.routes';
+import { healthRoutes } from './http/routes/health.routes';
+import { retentionPolicyRoutes } from './http/routes/retention-policies.routes';
+import { vaultRoutes } from './http/routes/vault.routes';
+import type { RouteDeps } from './http/service-context';
+
+export interface AppDeps {
+  config: Readonly<VaultConfig>;
+  database: Pick<Database, 'db' | 'ping'>;
+  logger: Logger;
+  clock: Clock;
+  /** Resolves an API key to its Principal (see http/auth/api-key.ts). */
+  apiKey: (presented: string) => Principal | undefined;
+  /** True while shutting down: /health answers 503 so load balancers stop sending traffic. */
+  isDraining?: () => boolean;
+}
+
+/** Slack over the largest value for the JSON envelope and the other fields, so only the value limit decides. */
+const BODY_ENVELOPE_BYTES = 16 * 1024;
+
+/**
+ * Builds the HTTP app from its dependencies; no I/O happens here. Order: request id → client address →
+ * secure headers → body limit → authenticate → role gate → routes. Every error leaves through one
+ * renderer; a refusal no verb recorded is audited on the way out, and if that write fails the answer is 503.
+ */
+export function createApp(deps: AppDeps) {
+  const { config, logger, clock } = deps;
+  const db = deps.database.db;
+  const routeDeps: RouteDeps = {
+    db,
+    clock,
+    logger,
+    settings: { purgeProofHash: config.purge.purge_proof_hash, listMaxLimit: config.limits.list_max_limit },
+    limits: {
+      maxValueBytes: config.limits.max_value_bytes,
+      maxMetadataBytes: config.limits.max_metadata_bytes,
+      listMaxLimit: config.limits.list_max_limit,
+    },
+  };
+  const problemOptions = { apiKeyHeader: config.auth.api_key_header };
+
+  const app = new Hono<AppEnv>();
+  app.use('*', requestId(), clientAddress(), secureHeaders({ strictTransportSecurity: false, crossOriginResourcePolicy: 'same-origin' }));
+  app.route('/health', healthRoutes({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES,
+      onError: () => {
+        throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
+      },
+    }),
+    authenticate({ apiKeyHeader: config.auth.api_key_header, apiKey: deps.apiKey }),
+  );
+  app.route('/vault', vaultRoutes(routeDeps));
+  app.use('/admin/*', requireRole('admin'));
+  app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
+  app.route('/admin/access-policies', accessPolicyRoutes(routeDeps));
+
+  const handleError = async (error: unknown, c: Context<AppEnv>) => {
+    let vaultError: VaultError = toVaultError(error);
+    if (vaultError.code === 'internal') {
+      logger.error('unhandled error', { request_id: c.get('requestId'), error: describeError(error) });
+    }
+    if (!vaultError.audited) {
+      const recorded = await auditRejection(c, vaultError, { db, clock, logger });
+      if (!recorded) vaultError = new UnavailableError();
+    }
+    return renderProblem(c, vaultError, problemOptions);
+  };
+  app.notFound((c) => handleError(new NotFoundError('No such route.').withReason('no_route'), c));
+  app.onError(handleError);
+  return app;
+}

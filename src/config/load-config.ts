@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { CONFIG_SECTIONS, configSchema, type VaultConfig } from './config-schema';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_PREFIX = 'VSQL_VAULT_';
+
+/** An env value is read as a TOML value when it parses as one (true, 5, ["a"]), else as a plain string. */
+function envValue(raw: string): unknown {
+  try {
+    return (parseToml(`v = ${raw}`) as { v: unknown }).v;
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * `VSQL_VAULT_<SECTION>_<KEY>` overrides `[section] key`, e.g. VSQL_VAULT_STORAGE_DATABASE_URL.
+ * Variables whose second word is not a section (VSQL_VAULT_API_KEY) are not config and are left alone.
+ */
+export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const rest = name.slice(ENV_PREFIX.length).toLowerCase();
+    const section = CONFIG_SECTIONS.find((s) => rest.startsWith(`${s}_`));
+    if (!section) continue;
+    const key = rest.slice(section.length + 1);
+    const current = out[section];
+    const table = current && typeof current === 'object' && !Array.isArray(current) ? { ...(current as Record<string, unknown>) } : {};
+    table[key] = envValue(value);
+    out[section] = table;
+  }
+  return out;
+}
+
+function formatIssues(issues: { path: PropertyKey[]; message: string; code: string; keys?: string[] }[], source: string): string {
+  return issues
+    .map((issue) => {
+      const where = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys' && issue.keys) {
+        return `${source}: unknown key ${issue.keys.map((k) => (where ? `${where}.${k}` : k)).join(', ')}`;
+      }
+      return `${source}: ${where || '(top level)'}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Reads the TOML file (if any), overlays env, validates strictly; the result is frozen. */
+export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Readonly<VaultConfig> {
+  const env = options.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  const source = options.path ?? '(defaults)';
+  if (options.path) {
+    let text: string;
+    try {
+      text = readFileSync(options.path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${options.path}: ${(error as Error).message}`);
+    }
+    try {
+      raw = parseToml(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`${options.path}: not valid TOML: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  const result = configSchema.safeParse(applyEnvOverrides(raw, env));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues as never, source));
+  return deepFreeze(result.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

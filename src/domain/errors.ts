@@ -1,0 +1,129 @@
+/**
+ * The only errors the domain throws. Each carries a closed `code`; http/problem.ts alone maps codes to
+ * statuses and shapes the body, so the domain never knows about HTTP.
+ */
+export type ErrorCode =
+  | 'validation_failed'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'gone'
+  | 'precondition_failed'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'retention_violation'
+  | 'policy_missing'
+  | 'unavailable'
+  | 'internal';
+
+export interface FieldIssue {
+  /** Where the problem is, e.g. `body.expires_at` or `query.limit`. Never the offending value. */
+  location: string;
+  message: string;
+}
+
+export class VaultError extends Error {
+  readonly code: ErrorCode;
+  readonly errors?: FieldIssue[];
+  /** True once an access-log row for this failure has been committed, so nobody writes a second one. */
+  audited = false;
+  /** Why, for the access log only (e.g. `app_not_allowed`); never sent to the caller. */
+  reason?: string;
+
+  constructor(code: ErrorCode, message: string, errors?: FieldIssue[]) {
+    super(message);
+    this.name = 'VaultError';
+    this.code = code;
+    if (errors) this.errors = errors;
+  }
+
+  withReason(reason: string): this {
+    this.reason = reason;
+    return this;
+  }
+}
+
+export class ValidationError extends VaultError {
+  constructor(message: string, errors: FieldIssue[] = []) {
+    super('validation_failed', message, errors);
+  }
+}
+export class UnauthenticatedError extends VaultError {
+  constructor(reason: string) {
+    super('unauthenticated', 'A valid credential is required.');
+    this.reason = reason;
+  }
+}
+export class PayloadTooLargeError extends VaultError {
+  constructor(message: string) {
+    super('payload_too_large', message);
+  }
+}
+export class UnsupportedMediaTypeError extends VaultError {
+  constructor(message = 'Send the body as application/json.') {
+    super('unsupported_media_type', message);
+  }
+}
+export class ForbiddenError extends VaultError {
+  constructor(message = 'The access policy does not allow this operation.') {
+    super('forbidden', message);
+  }
+}
+export class NotFoundError extends VaultError {
+  constructor(message = 'No such entry.') {
+    super('not_found', message);
+  }
+}
+export class ConflictError extends VaultError {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+export class GoneError extends VaultError {
+  constructor(message = 'The entry has expired or was purged.') {
+    super('gone', message);
+  }
+}
+export class PreconditionFailedError extends VaultError {
+  constructor(message: string) {
+    super('precondition_failed', message);
+  }
+}
+export class RetentionViolationError extends VaultError {
+  constructor(message: string) {
+    super('retention_violation', message);
+  }
+}
+export class PolicyMissingError extends VaultError {
+  constructor(message: string) {
+    super('policy_missing', message);
+  }
+}
+export class UnavailableError extends VaultError {
+  constructor(message = 'The vault store is unavailable; nothing was changed. Retry later.') {
+    super('unavailable', message);
+  }
+}
+
+/**
+ * Status recorded in the access log for each code. The HTTP renderer uses the same table, so the log
+ * and the response can never disagree.
+ */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  gone: 410,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  retention_violation: 422,
+  policy_missing: 422,
+  unavailable: 503,
+  internal: 500,
+};

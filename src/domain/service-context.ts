@@ -1,0 +1,77 @@
+import type { Logger } from '../logging/logger';
+import { insertAccessLog } from '../storage/access-log.repository';
+import type { Db } from '../storage/database';
+import { withTransaction } from '../storage/transaction';
+import { auditRow, type AuditEvent, type RequestInfo } from './audit';
+import type { Clock } from './clock';
+import { STATUS_BY_CODE, VaultError } from './errors';
+import type { Principal } from './principal';
+
+/** Settings the verbs need from the configuration, resolved once at start-up. */
+export interface VaultSettings {
+  purgeProofHash: boolean;
+  listMaxLimit: number;
+}
+
+/** Everything a verb needs, built per request by the route. */
+export interface ServiceContext {
+  actor: Principal;
+  info: RequestInfo;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  settings: VaultSettings;
+}
+
+export interface Outcome<T> {
+  result: T;
+  status: number;
+  reason?: string;
+}
+
+/**
+ * Runs one verb in one transaction with its access-log row. On success the row says granted; on a domain
+ * error the row says denied and commits, then the error is rethrown (marked audited). Verbs decide
+ * everything before they write, so a domain error never leaves a half-made change behind. If the row
+ * cannot be written, everything rolls back and the caller gets 503.
+ */
+export async function runAudited<T>(
+  ctx: ServiceContext,
+  event: Pick<AuditEvent, 'operation' | 'purpose' | 'externalId'>,
+  fn: (tx: Db) => Promise<Outcome<T>>,
+): Promise<T> {
+  let failure: VaultError | undefined;
+  const result = await withTransaction(
+    ctx.db,
+    async (tx) => {
+      try {
+        const out = await fn(tx);
+        await insertAccessLog(tx, auditRow(ctx.actor, ctx.info, { ...event, granted: true, status: out.status, reason: out.reason ?? null }, ctx.clock.now()));
+        return out.result;
+      } catch (error) {
+        if (!(error instanceof VaultError)) throw error;
+        await insertAccessLog(
+          tx,
+          auditRow(ctx.actor, ctx.info, { ...event, granted: false, status: STATUS_BY_CODE[error.code], reason: error.reason ?? error.code }, ctx.clock.now()),
+        );
+        error.audited = true;
+        failure = error;
+        return undefined;
+      }
+    },
+    (error) => ctx.logger.error('storage failure; request rolled back', { request_id: ctx.info.requestId, error: describeError(error) }),
+  );
+  if (failure) throw failure;
+  return result as T;
+}
+
+/** A log-safe description of a storage error: class, SQLSTATE and message, never the parameters. */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const err = e as { name?: string; code?: string; message?: string };
+    const message = (err.message ?? String(e)).split('\nparams:')[0]!.slice(0, 300);
+    parts.push([err.name, err.code, message].filter(Boolean).join(' '));
+  }
+  return parts.join(' <- ');
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { decide, listGrants, type PolicyRules } from './access-rules';
+import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
+import { hasRole, inPurposeScope } from './principal';
+import { buildPurgeRecord, canonicalJson, purgeProof } from './purge-proof';
+import { describeRetention, isGone, resolveExpiry, type PurgeMethod } from './retention';
+import { runAudited, type ServiceContext } from './service-context';
+import {
+  consumeRetrieval,
+  deleteEntry,
+  findEntryForUpdate,
+  findEntryWithRules,
+  insertEntry,
+  listEntries,
+  overwriteEntry,
+  shredEntry,
+  type EntryKey,
+  type EntryMeta,
+} from '../storage/entry.repository';
+import { findAccessPolicy, findAccessPolicyForShare, findRetentionPolicy, listAccessPolicies } from '../storage/policy.repository';
+import { insertPurgeLog } from '../storage/purge-log.repository';
+import { isUniqueViolation } from '../storage/transaction';
+import type { EntryRow } from '../storage/schema/index';
+import type { Db } from '../storage/database';
+
+export interface StoreInput {
+  key: EntryKey;
+  encryptedValue: string;
+  algorithmHint?: string;
+  keyRef?: string;
+  metadata?: Record<string, unknown>;
+  expiresAt?: Date;
+  accessPolicy: string;
+  fingerprint?: string;
+  /** `If-None-Match: *`: create only. */
+  createOnly: boolean;
+  /** `If-Match` entity tags (unquoted); replace only that version. */
+  ifMatch?: string[];
+}
+
+export type StoredEntry = EntryMeta;
+
+function newEtag(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+const denied = (reason: string) => new ForbiddenError().withReason(reason);
+
+/**
+ * Store or replace. Checks run in the documented order — retention policy (422), access policy (422),
+ * its store rule (403), ownership of an existing entry (403), preconditions (412), expiry (422) — all
+ * before the single write. Two creators racing on one key: the loser's insert hits the unique index,
+ * and the retry sees the winner's row (so `If-None-Match: *` gives exactly one 201).
+ */
+export async function storeEntry({ ctx, input }: { ctx: ServiceContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runAudited(ctx, { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId }, (tx) => storeOnce(tx, ctx, input));
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      if (attempt >= 3) throw new ConflictError('The entry is being written concurrently; retry.');
+    }
+  }
+}
+
+async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
+  const { purpose, externalId } = input.key;
+  const now = ctx.clock.now();
+  const retention = await findRetentionPolicy(tx, purpose, 'share');
+  if (!retention) {
+    throw new PolicyMissingError(
+      `No retention policy exists for purpose '${purpose}'. An admin creates one with PUT /admin/retention-policies/${purpose}.`,
+    ).withReason('no_retention_policy');
+  }
+  const policy = await findAccessPolicyForShare(tx, input.accessPolicy);
+  if (!policy) {
+    throw new PolicyMissingError(
+      `Access policy '${input.accessPolicy}' does not exist. Use a built-in policy or create it with PUT /admin/access-policies/${input.accessPolicy}.`,
+    ).withReason('unknown_access_policy');
+  }
+  const decision = decide(policy.rules, ctx.actor, { purpose }, 'store');
+  if (!decision.allow) throw denied(decision.reason);
+
+  const existing = await findEntryForUpdate(tx, input.key);
+  if (existing && existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw denied('not_owner');
+  const live = existing !== undefined && !isGone(existing, now);
+  if (input.createOnly && live) throw new PreconditionFailedError('An entry already exists under this key (If-None-Match: *).');
+  if (input.ifMatch && !(live && (input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag)))) {
+    throw new PreconditionFailedError('The entry does not match If-Match; it was changed, purged or never existed.');
+  }
+
+  const createdAt = live ? existing.createdAt : now;
+  const expiresAt = resolveExpiry(retention, input.expiresAt, now, createdAt);
+  const values = {
+    purpose,
+    externalId,
+    encryptedValue: input.encryptedValue,
+    algorithmHint: input.algorithmHint ?? null,
+    keyRef: input.keyRef ?? null,
+    metadata: input.metadata ?? null,
+    fingerprint: input.fingerprint ?? null,
+    accessPolicy: policy.name,
+    ownerApp: live ? existing.ownerApp : ctx.actor.app,
+    ownerIdentity: live ? existing.ownerIdentity : (ctx.actor.identity ?? null),
+    etag: newEtag(),
+    retrievalCount: 0,
+    createdAt,
+    updatedAt: now,
+    expiresAt,
+    purgedAt: null,
+  };
+  const row = existing ? await overwriteEntry(tx, existing.id, values) : await insertEntry(tx, values);
+  return { result: { entry: toMeta(row), created: !live }, status: live ? 200 : 201 };
+}
+
+function toMeta(row: EntryRow): EntryMeta {
+  const { encryptedValue: _v, ownerIdentity: _i, retrievalCount: _r, ...meta } = row;
+  return meta;
+}
+
+/** Shared by GET and HEAD: 404 unknown → 403 by the retrieve rule → 410 expired or shredded. */
+async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey) {
+  const found = await findEntryWithRules(tx, key);
+  if (!found) throw new NotFoundError().withReason('not_found');
+  const decision = decide((found.rules as PolicyRules | null) ?? undefined, ctx.actor, { purpose: key.purpose, ownerApp: found.entry.ownerApp }, 'retrieve');
+  if (!decision.allow) throw denied(decision.reason);
+  if (isGone(found.entry, ctx.clock.now())) throw new GoneError().withReason(found.entry.purgedAt ? 'purged' : 'expired');
+  return { entry: found.entry, decision };
+}
+
+/** GET: the blob and its metadata. A retrieval budget is spent atomically; the one past it is denied. */
+export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<EntryRow> {
+  return runAudited(ctx, { operation: 'retrieve', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
+    const { entry, decision } = await loadReadable(tx, ctx, key);
+    if (decision.maxRetrievals !== undefined && !(await consumeRetrieval(tx, entry.id, decision.maxRetrievals))) {
+      throw denied('retrieval_budget_exhausted');
+    }
+    return { result: entry, status: 200 };
+  });
+}
+
+/** HEAD: same rule as GET, but no blob leaves and no retrieval is counted. */
+export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<StoredEntry> {
+  return runAudited(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
+    const { entry } = await loadReadable(tx, ctx, key);
+    return { result: toMeta(entry), status: 200 };
+  });
+}
+
+export interface PurgeReceipt {
+  purgeLogId: number;
+  purpose: string;
+  externalId: string;
+  method: PurgeMethod;
+  reason: string;
+  purgedAt: Date;
+  record: string;
+  proof: string | null;
+}
+
+/**
+ * DELETE: purge now by the purpose's method. The row change, the purge-log row (with its proof) and the
+ * access-log row commit together. A shredded entry is already gone (410); an expired one may be purged.
+ */
+export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<PurgeReceipt> {
+  return runAudited(ctx, { operation: 'purge', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
+    const entry = await findEntryForUpdate(tx, key);
+    if (!entry) throw new NotFoundError().withReason('not_found');
+    const policy = await findAccessPolicy(tx, entry.accessPolicy);
+    const decision = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: entry.ownerApp }, 'purge');
+    if (!decision.allow) throw denied(decision.reason);
+    if (entry.purgedAt) throw new GoneError('The entry was already purged.').withReason('purged');
+
+    const now = ctx.clock.now();
+    const retention = await findRetentionPolicy(tx, key.purpose);
+    const method: PurgeMethod = retention?.purgeMethod ?? 'physical-delete';
+    const by = `manual purge by ${ctx.actor.app}`;
+    const reason =
+      method === 'retention-expire' && retention
+        ? `retention policy '${retention.purpose}' (${describeRetention(retention)}); ${by}`
+        : by;
+    const record = canonicalJson(buildPurgeRecord(entry, method, reason, now));
+    const proof = ctx.settings.purgeProofHash && (retention?.requirePurgeProof ?? true) ? purgeProof(record) : null;
+
+    if (method === 'crypto-shred') await shredEntry(tx, entry.id, now);
+    else await deleteEntry(tx, entry.id);
+    const logged = await insertPurgeLog(tx, {
+      purgedAt: now,
+      purpose: key.purpose,
+      externalId: key.externalId,
+      method,
+      reason,
+      actorApp: ctx.actor.app,
+      actorIdentity: ctx.actor.identity ?? null,
+      requestId: ctx.info.requestId,
+      record,
+      proof,
+    });
+    return {
+      result: { purgeLogId: logged.id, purpose: key.purpose, externalId: key.externalId, method, reason, purgedAt: now, record, proof },
+      status: 200,
+    };
+  });
+}
+
+export interface ListInput {
+  purpose: string;
+  limit: number;
+  cursor?: string;
+  expiringBefore?: Date;
+  fingerprint?: string;
+  ownerApp?: string;
+}
+
+export function encodeCursor(externalId: string): string {
+  return Buffer.from(externalId, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/.test(decoded) || encodeCursor(decoded) !== cursor) {
+    throw new ValidationError('The cursor is not one this vault issued.', [{ location: 'query.cursor', message: 'invalid cursor' }]);
+  }
+  return decoded;
+}
+
+/** GET /vault/{purpose}: live entries the caller may retrieve, metadata only, one page. */
+export async function listPurposeEntries({ ctx, input }: { ctx: ServiceContext; input: ListInput }): Promise<{ items: EntryMeta[]; nextCursor: string | null }> {
+  const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  return runAudited(ctx, { operation: 'list', purpose: input.purpose }, async (tx) => {
+    if (!inPurposeScope(ctx.actor, input.purpose)) throw denied('purpose_out_of_scope');
+    const policies = new Map((await listAccessPolicies(tx)).map((p) => [p.name, p.rules] as const));
+    const rows = await listEntries(tx, {
+      purpose: input.purpose,
+      app: ctx.actor.app,
+      grants: listGrants(policies, ctx.actor, input.purpose),
+      now: ctx.clock.now(),
+      limit: input.limit,
+      ...(after !== undefined && { after }),
+      ...(input.expiringBefore && { expiringBefore: input.expiringBefore }),
+      ...(input.fingerprint !== undefined && { fingerprint: input.fingerprint }),
+      ...(input.ownerApp !== undefined && { ownerApp: input.ownerApp }),
+    });
+    const items = rows.slice(0, input.limit);
+    const nextCursor = rows.length > input.limit ? encodeCursor(items[items.length - 1]!.externalId) : null;
+    return { result: { items, nextCursor }, status: 200, reason: `returned ${items.length}` };
+  });
+}

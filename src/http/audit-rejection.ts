@@ -1,0 +1,42 @@
+import type { Context } from 'hono';
+import { auditRow } from '../domain/audit';
+import type { Clock } from '../domain/clock';
+import { STATUS_BY_CODE, type VaultError } from '../domain/errors';
+import { describeError } from '../domain/service-context';
+import type { Logger } from '../logging/logger';
+import { insertAccessLog } from '../storage/access-log.repository';
+import type { Db } from '../storage/database';
+import type { AppEnv } from './app-env';
+import { auditTargetOf } from './audit-target';
+
+/**
+ * Writes the access-log row for a request refused before any verb ran (failed authentication, rejected
+ * input, role gate, unknown route). Returns false when the row could not be written, so the caller can
+ * fail closed with a 503 instead of answering as if it had been recorded.
+ */
+export async function auditRejection(c: Context<AppEnv>, error: VaultError, deps: { db: Db; clock: Clock; logger: Logger }): Promise<boolean> {
+  const target = auditTargetOf(c.req.method, c.req.path);
+  try {
+    await insertAccessLog(
+      deps.db,
+      auditRow(
+        c.get('principal'),
+        { requestId: c.get('requestId'), clientAddr: c.get('clientAddr') ?? null },
+        {
+          operation: error.code === 'unauthenticated' ? 'authenticate' : target.operation,
+          purpose: target.purpose,
+          externalId: target.externalId,
+          granted: false,
+          status: STATUS_BY_CODE[error.code],
+          reason: error.reason ?? error.code,
+        },
+        deps.clock.now(),
+      ),
+    );
+    error.audited = true;
+    return true;
+  } catch (cause) {
+    deps.logger.error('access-log write failed for a rejected request', { request_id: c.get('requestId'), error: describeError(cause) });
+    return false;
+  }
+}

@@ -1,0 +1,32 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Principal, Role } from '../../domain/principal';
+
+export interface ApiKeyApp {
+  name: string;
+  keySha256: string;
+  roles: readonly Role[];
+  purposes?: readonly string[];
+}
+
+export function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * Keys are held only as SHA-256 digests and compared digest-to-digest with timingSafeEqual over every
+ * known app (no early exit), so neither the key nor which app matched leaks through timing.
+ */
+export function createApiKeyAuthenticator(apps: readonly ApiKeyApp[]) {
+  const known = apps.map((app) => ({ app, digest: Buffer.from(app.keySha256, 'hex') }));
+  return function authenticateApiKey(presented: string): Principal | undefined {
+    const digest = sha256(presented);
+    let match: ApiKeyApp | undefined;
+    for (const candidate of known) {
+      if (timingSafeEqual(candidate.digest, digest) && !match) match = candidate.app;
+    }
+    if (!match) return undefined;
+    const principal: Principal = { kind: 'principal', app: match.name, roles: match.roles, method: 'api_key' };
+    if (match.purposes) principal.purposes = match.purposes;
+    return principal;
+  };
+}

@@ -1,0 +1,76 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { STATUS_BY_CODE, VaultError, type ErrorCode } from '../domain/errors';
+import type { AppEnv } from './app-env';
+
+const TITLES: Record<ErrorCode, string> = {
+  validation_failed: 'Invalid request',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
+  conflict: 'Conflict',
+  gone: 'Gone',
+  precondition_failed: 'Precondition failed',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  retention_violation: 'Retention policy violated',
+  policy_missing: 'Policy missing',
+  unavailable: 'Service unavailable',
+  internal: 'Internal error',
+};
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  410: 'gone',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  503: 'unavailable',
+};
+
+/** Turns anything thrown into a VaultError: hono's own exceptions by status, everything else internal. */
+export function toVaultError(error: unknown): VaultError {
+  if (error instanceof VaultError) return error;
+  if (error instanceof HTTPException) {
+    const code = CODE_BY_STATUS[error.status] ?? 'internal';
+    const detail =
+      error.status === 400 && /json/i.test(error.message)
+        ? 'The request body is not valid JSON.'
+        : error.status === 413
+          ? 'The request body is larger than this vault accepts.'
+          : TITLES[code];
+    return new VaultError(code, detail).withReason(code);
+  }
+  return new VaultError('internal', 'An internal error occurred; it has been logged.').withReason('internal');
+}
+
+export interface ProblemOptions {
+  apiKeyHeader: string;
+}
+
+/**
+ * The one place error bodies are shaped: RFC 9457 problem+json with `type`, `title`, `status`, `detail`,
+ * `request_id`, `code` and field-level `errors`. Never a stack, SQL text or input value.
+ */
+export function renderProblem(c: Context<AppEnv>, error: VaultError, options: ProblemOptions): Response {
+  const status = STATUS_BY_CODE[error.code];
+  const body: Record<string, unknown> = {
+    type: `urn:vsql-vault:problem:${error.code}`,
+    title: TITLES[error.code],
+    status,
+    detail: error.message,
+    request_id: c.get('requestId') ?? null,
+    code: error.code,
+  };
+  if (error.errors?.length) body.errors = error.errors;
+  const headers: Record<string, string> = { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' };
+  if (status === 401) headers['WWW-Authenticate'] = `ApiKey realm="vsql-vault", header="${options.apiKeyHeader}"`;
+  if (status === 503) headers['Retry-After'] = '1';
+  return new Response(JSON.stringify(body), { status, headers });
+}

@@ -1,0 +1,26 @@
+import type { Context } from 'hono';
+import type { Clock } from '../domain/clock';
+import type { ServiceContext, VaultSettings } from '../domain/service-context';
+import type { Logger } from '../logging/logger';
+import type { Db } from '../storage/database';
+import type { AppEnv } from './app-env';
+
+/** What route factories receive; no module-level singletons. */
+export interface RouteDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  settings: VaultSettings;
+  limits: { maxValueBytes: number; maxMetadataBytes: number; listMaxLimit: number };
+}
+
+export function serviceContext(c: Context<AppEnv>, deps: RouteDeps): ServiceContext {
+  return {
+    actor: c.get('principal'),
+    info: { requestId: c.get('requestId'), clientAddr: c.get('clientAddr') },
+    db: deps.db,
+    clock: deps.clock,
+    logger: deps.logger,
+    settings: deps.settings,
+  };
+}

@@ -1,0 +1,142 @@
+import { serve } from '@hono/node-server';
+import { createHash } from 'node:crypto';
+import { createApp } from './app';
+import { loadConfig, ConfigError } from './config/load-config';
+import { systemClock } from './domain/clock';
+import { createApiKeyAuthenticator } from './http/auth/api-key';
+import { apiKeyApps } from './http/auth/apps';
+import { installShutdown } from './lifecycle/shutdown';
+import { createLogger, type Logger } from './logging/logger';
+import { openDatabase } from './storage/database';
+import { runMigrations } from './storage/migrate';
+
+declare const VSQL_VAULT_VERSION: string | undefined;
+const version = typeof VSQL_VAULT_VERSION === 'string' ? VSQL_VAULT_VERSION : 'dev';
+
+const HELP = `vsql-vault ${version} — governed store for opaque, already-encrypted data
+
+Usage: vsql-vault [command] [--config FILE]
+
+Commands:
+  serve      start the HTTP API (default): migrate, then listen
+  migrate    apply pending database migrations and exit
+  hash-key   read an API key on stdin, print the key_sha256 line for [[auth.apps]]
+
+Options:
+  --config FILE   TOML configuration (every key can be overridden by VSQL_VAULT_<SECTION>_<KEY>)
+  --help          this text
+  --version       print the version
+
+Environment:
+  VSQL_VAULT_API_KEY   the admin API key (the name is set by auth.api_key_env)
+`;
+
+interface Cli {
+  command: 'serve' | 'migrate' | 'hash-key' | 'help' | 'version';
+  configPath?: string;
+}
+
+function parseArgs(argv: string[]): Cli {
+  const cli: Cli = { command: 'serve' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') cli.command = 'help';
+    else if (arg === '--version' || arg === '-v') cli.command = 'version';
+    else if (arg === '--config' || arg === '-c') {
+      const path = argv[++i];
+      if (!path) throw new ConfigError('--config needs a file path');
+      cli.configPath = path;
+    } else if (arg.startsWith('--config=')) cli.configPath = arg.slice('--config='.length);
+    else if (arg === 'serve' || arg === 'migrate' || arg === 'hash-key') cli.command = arg;
+    else throw new ConfigError(`unknown argument '${arg}' (see --help)`);
+  }
+  return cli;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function serveCommand(configPath: string | undefined, logger: Logger): Promise<void> {
+  const config = loadConfig(configPath ? { path: configPath } : {});
+  const log = createLogger({ level: config.log.level });
+  const apps = apiKeyApps(config, process.env);
+  await runMigrations(config.storage.database_url);
+  const database = await openDatabase(config.storage.database_url, { poolMax: config.storage.pool_max });
+  let draining = false;
+  const app = createApp({
+    config,
+    database,
+    logger: log,
+    clock: systemClock,
+    apiKey: createApiKeyAuthenticator(apps),
+    isDraining: () => draining,
+  });
+  const sep = config.server.listen_addr.lastIndexOf(':');
+  const hostname = config.server.listen_addr.slice(0, sep).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(config.server.listen_addr.slice(sep + 1));
+  const server = serve({ fetch: app.fetch, hostname, port }, (info) => {
+    log.info('listening', { address: info.address, port: info.port, driver: database.driver, apps: apps.map((a) => a.name) });
+  });
+  server.on('error', (error) => {
+    logger.error('listener failed', { error: error.message });
+    process.exit(1);
+  });
+  installShutdown({
+    logger: log,
+    beginDrain: () => {
+      draining = true;
+    },
+    steps: [
+      { name: 'close listener', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
+      { name: 'close database', run: () => database.close() },
+    ],
+    deadlineMs: config.server.request_timeout_ms + 5000,
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const logger = createLogger({ level: 'info' });
+  process.on('uncaughtException', (error) => {
+    logger.error('uncaught exception', { error: error.message });
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    process.exit(70);
+  });
+  try {
+    const cli = parseArgs(argv);
+    switch (cli.command) {
+      case 'help':
+        process.stdout.write(HELP);
+        return;
+      case 'version':
+        process.stdout.write(`${version}\n`);
+        return;
+      case 'hash-key': {
+        const key = await readStdin();
+        if (!key) throw new ConfigError('hash-key: no key on stdin');
+        process.stdout.write(`key_sha256 = "${createHash('sha256').update(key, 'utf8').digest('hex')}"\n`);
+        return;
+      }
+      case 'migrate': {
+        const config = loadConfig(cli.configPath ? { path: cli.configPath } : {});
+        await runMigrations(config.storage.database_url);
+        logger.info('migrations applied', { database: config.storage.database_url.split(':')[0] });
+        return;
+      }
+      case 'serve':
+        await serveCommand(cli.configPath, logger);
+        return;
+    }
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : `start-up failed: ${(error as Error).message.split('\nparams:')[0]}`;
+    process.stderr.write(`vsql-vault: ${message}\n`);
+    process.exit(error instanceof ConfigError ? 78 : 1);
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,74 @@
+import type { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import * as schema from './schema/index';
+
+export type VaultSchema = typeof schema;
+/** One handle type for both drivers; a transaction is also a `Db`, so repositories take either. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Db = PgDatabase<PgQueryResultHKT, VaultSchema, any>;
+export type Driver = 'postgres' | 'pglite';
+
+export interface Database {
+  db: Db;
+  driver: Driver;
+  /** A cheap round trip, for /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** postgres.js pool size; VibeSQL Micro allows 10 connections in all, so keep it small. */
+  poolMax?: number;
+  /** Use this PGlite instance instead of opening one (tests load a migrated snapshot this way). */
+  pglite?: PGlite;
+}
+
+export type StorageTarget = { driver: 'postgres'; url: string } | { driver: 'pglite'; dataDir: string | undefined };
+
+/** `postgres://` and `postgresql://` → postgres.js; `pglite://memory` → in-memory PGlite; `pglite://PATH` → PGlite on disk. */
+export function parseDatabaseUrl(url: string): StorageTarget {
+  if (/^postgres(ql)?:\/\//.test(url)) return { driver: 'postgres', url };
+  const match = /^pglite:\/\/(.+)$/.exec(url);
+  if (match?.[1]) return { driver: 'pglite', dataDir: match[1] === 'memory' ? undefined : match[1] };
+  throw new Error('database_url must start with postgres://, postgresql:// or pglite://');
+}
+
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
+  const target = parseDatabaseUrl(url);
+  if (target.driver === 'postgres') {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const client = postgres(target.url, {
+      max: options.poolMax ?? 5,
+      onnotice: () => {},
+      connect_timeout: 5,
+      idle_timeout: 60,
+      connection: { application_name: 'vsql-vault' },
+    });
+    const db = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Db;
+    return {
+      db,
+      driver: 'postgres',
+      ping: async () => {
+        await client`select 1`;
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const client = options.pglite ?? (target.dataDir ? new PGlite(target.dataDir) : new PGlite());
+  await client.waitReady;
+  const db = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Db;
+  return {
+    db,
+    driver: 'pglite',
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close: async () => {
+      if (!client.closed) await client.close();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { ListGrant } from '../domain/access-rules';
+import type { Db } from './database';
+import { accessPolicies, entries, type EntryRow } from './schema/index';
+
+export interface EntryKey {
+  purpose: string;
+  externalId: string;
+}
+
+/** Columns a listing returns: everything but the blob, which a listing never loads. */
+const metaColumns = {
+  id: entries.id,
+  purpose: entries.purpose,
+  externalId: entries.externalId,
+  algorithmHint: entries.algorithmHint,
+  keyRef: entries.keyRef,
+  metadata: entries.metadata,
+  fingerprint: entries.fingerprint,
+  accessPolicy: entries.accessPolicy,
+  ownerApp: entries.ownerApp,
+  etag: entries.etag,
+  createdAt: entries.createdAt,
+  updatedAt: entries.updatedAt,
+  expiresAt: entries.expiresAt,
+  purgedAt: entries.purgedAt,
+};
+export type EntryMeta = Omit<EntryRow, 'encryptedValue' | 'ownerIdentity' | 'retrievalCount'>;
+
+const byKey = (key: EntryKey) => and(eq(entries.purpose, key.purpose), eq(entries.externalId, key.externalId));
+
+/** The entry and the rules of its access policy in one round trip; `rules` is null when the policy is unknown. */
+export async function findEntryWithRules(tx: Db, key: EntryKey) {
+  const rows = await tx
+    .select({ entry: entries, rules: accessPolicies.rules })
+    .from(entries)
+    .leftJoin(accessPolicies, eq(accessPolicies.name, entries.accessPolicy))
+    .where(byKey(key))
+    .limit(1);
+  return rows[0];
+}
+
+/** Locks the row for the rest of the transaction, so concurrent replacements and purges serialise on it. */
+export async function findEntryForUpdate(tx: Db, key: EntryKey): Promise<EntryRow | undefined> {
+  const rows = await tx.select().from(entries).where(byKey(key)).limit(1).for('update');
+  return rows[0];
+}
+
+export type NewEntry = Omit<EntryRow, 'id'>;
+
+export async function insertEntry(tx: Db, values: NewEntry): Promise<EntryRow> {
+  const rows = await tx.insert(entries).values(values).returning();
+  return rows[0]!;
+}
+
+/** Overwrites every stored field of an existing row (a replace, or re-use of a shredded tombstone). */
+export async function overwriteEntry(tx: Db, id: number, values: NewEntry): Promise<EntryRow> {
+  const rows = await tx.update(entries).set(values).where(eq(entries.id, id)).returning();
+  return rows[0]!;
+}
+
+/**
+ * Spends one retrieval of a budget atomically: the conditional UPDATE re-checks the count under the row
+ * lock, so concurrent retrievals (on any replica) never exceed `max`. False when the budget is spent.
+ */
+export async function consumeRetrieval(tx: Db, id: number, max: number): Promise<boolean> {
+  const rows = await tx
+    .update(entries)
+    .set({ retrievalCount: sql`${entries.retrievalCount} + 1` })
+    .where(and(eq(entries.id, id), lt(entries.retrievalCount, max)))
+    .returning({ id: entries.id });
+  return rows.length === 1;
+}
+
+export async function deleteEntry(tx: Db, id: number): Promise<void> {
+  await tx.delete(entries).where(eq(entries.id, id));
+}
+
+/** Crypto-shred: the value is emptied in place; the metadata row stays as evidence with `purged_at` set. */
+export async function shredEntry(tx: Db, id: number, purgedAt: Date): Promise<void> {
+  await tx.update(entries).set({ encryptedValue: '', purgedAt }).where(eq(entries.id, id));
+}
+
+export async function countEntriesWithPolicy(tx: Db, policy: string): Promise<number> {
+  const rows = await tx.select({ n: sql<number>`count(*)::int` }).from(entries).where(eq(entries.accessPolicy, policy));
+  return rows[0]?.n ?? 0;
+}
+
+export async function countEntriesForPurpose(tx: Db, purpose: string): Promise<number> {
+  const rows = await tx.select({ n: sql<number>`count(*)::int` }).from(entries).where(eq(entries.purpose, purpose));
+  return rows[0]?.n ?? 0;
+}
+
+export interface ListQuery {
+  purpose: string;
+  app: string;
+  grants: ListGrant[];
+  now: Date;
+  limit: number;
+  after?: string;
+  expiringBefore?: Date;
+  fingerprint?: string;
+  ownerApp?: string;
+}
+
+/**
+ * Live entries of a purpose that the caller may retrieve, ordered by external_id, `limit + 1` rows so the
+ * caller can tell whether another page exists. Each grant becomes one SQL predicate, so filtering happens
+ * in the database and pages are never short because of policy.
+ */
+export async function listEntries(tx: Db, q: ListQuery): Promise<EntryMeta[]> {
+  if (q.grants.length === 0) return [];
+  const allowed = q.grants.map((g) => {
+    const parts: SQL[] = [eq(entries.accessPolicy, g.policy)];
+    if (g.ownerOnly) parts.push(eq(entries.ownerApp, q.app));
+    if (g.maxRetrievals !== undefined) parts.push(lt(entries.retrievalCount, g.maxRetrievals));
+    return and(...parts)!;
+  });
+  const where: (SQL | undefined)[] = [
+    eq(entries.purpose, q.purpose),
+    isNull(entries.purgedAt),
+    gt(entries.expiresAt, q.now),
+    or(...allowed),
+  ];
+  if (q.after !== undefined) where.push(gt(entries.externalId, q.after));
+  if (q.expiringBefore) where.push(lt(entries.expiresAt, q.expiringBefore));
+  if (q.fingerprint !== undefined) where.push(eq(entries.fingerprint, q.fingerprint));
+  if (q.ownerApp !== undefined) where.push(eq(entries.ownerApp, q.ownerApp));
+  return tx
+    .select(metaColumns)
+    .from(entries)
+    .where(and(...where))
+    .orderBy(asc(entries.externalId))
+    .limit(q.limit + 1);
+}

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseDatabaseUrl } from './database';
+import type { PGlite } from '@electric-sql/pglite';
+
+/** Arbitrary but fixed: every replica takes this advisory lock, so simultaneous start-ups migrate once. */
+const MIGRATION_LOCK_KEY = 7_341_190_203;
+
+/**
+ * drizzle/ beside the bundle (dist/drizzle) or at the project root when running from source.
+ * Both layouts are tried so source, tests and the bundle share one lookup.
+ */
+export function migrationsDir(): string {
+  const candidates = ['./drizzle', '../drizzle', '../../drizzle'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  const found = candidates.find((dir) => existsSync(`${dir}/meta/_journal.json`));
+  if (!found) throw new Error(`migrations not found; looked in ${candidates.join(', ')}`);
+  return found;
+}
+
+/**
+ * Applies the SQL in drizzle/ that this database has not seen. On PostgreSQL it holds a session advisory
+ * lock on a dedicated single connection for the whole run, so replicas starting together wait, then find
+ * nothing left to do. PGlite is single-process, so no lock is needed.
+ */
+export async function runMigrations(url: string, options: { pglite?: PGlite } = {}): Promise<void> {
+  const migrationsFolder = migrationsDir();
+  const target = parseDatabaseUrl(url);
+  if (target.driver === 'postgres') {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+    const client = postgres(target.url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+    try {
+      await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+      try {
+        await migrate(drizzle({ client }), { migrationsFolder });
+      } finally {
+        await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
+      }
+    } finally {
+      await client.end({ timeout: 5 });
+    }
+    return;
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  const client = options.pglite ?? (target.dataDir ? new PGlite(target.dataDir) : new PGlite());
+  try {
+    await migrate(drizzle({ client }), { migrationsFolder });
+  } finally {
+    if (!options.pglite) await client.close();
+  }
+}

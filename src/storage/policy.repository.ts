@@ -1,0 +1,75 @@
+import { asc, eq } from 'drizzle-orm';
+import type { PolicyRules } from '../domain/access-rules';
+import type { PurgeMethod, RetentionPolicy } from '../domain/retention';
+import type { Db } from './database';
+import { accessPolicies, retentionPolicies, type AccessPolicyRow, type RetentionPolicyRow } from './schema/index';
+
+function toRetention(row: RetentionPolicyRow): RetentionPolicy & { createdAt: Date; updatedAt: Date } {
+  return { ...row, purgeMethod: row.purgeMethod as PurgeMethod };
+}
+
+/**
+ * `lock: 'share'` (a store) and `lock: 'update'` (a delete) make a policy delete and a store that depends
+ * on it serialise, so no entry is ever stored under a purpose whose policy is being removed.
+ */
+export async function findRetentionPolicy(tx: Db, purpose: string, lock?: 'share' | 'update') {
+  const query = tx.select().from(retentionPolicies).where(eq(retentionPolicies.purpose, purpose)).limit(1);
+  const rows = lock ? await query.for(lock) : await query;
+  return rows[0] ? toRetention(rows[0]) : undefined;
+}
+
+export async function listRetentionPolicies(tx: Db) {
+  const rows = await tx.select().from(retentionPolicies).orderBy(asc(retentionPolicies.purpose));
+  return rows.map(toRetention);
+}
+
+/** Insert or replace; returns whether the row was new (for 201 vs 200). */
+export async function upsertRetentionPolicy(tx: Db, policy: RetentionPolicy, now: Date) {
+  const existing = await tx
+    .select({ createdAt: retentionPolicies.createdAt })
+    .from(retentionPolicies)
+    .where(eq(retentionPolicies.purpose, policy.purpose))
+    .for('update');
+  const values = { ...policy, updatedAt: now };
+  const rows = existing[0]
+    ? await tx.update(retentionPolicies).set(values).where(eq(retentionPolicies.purpose, policy.purpose)).returning()
+    : await tx.insert(retentionPolicies).values({ ...values, createdAt: now }).returning();
+  return { created: !existing[0], policy: toRetention(rows[0]!) };
+}
+
+export async function deleteRetentionPolicy(tx: Db, purpose: string): Promise<boolean> {
+  const rows = await tx.delete(retentionPolicies).where(eq(retentionPolicies.purpose, purpose)).returning({ p: retentionPolicies.purpose });
+  return rows.length > 0;
+}
+
+export async function findAccessPolicy(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
+  const rows = await tx.select().from(accessPolicies).where(eq(accessPolicies.name, name)).limit(1);
+  return rows[0];
+}
+
+/** Locks the row so a concurrent delete and an entry store that references it cannot interleave. */
+export async function findAccessPolicyForShare(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
+  const rows = await tx.select().from(accessPolicies).where(eq(accessPolicies.name, name)).limit(1).for('share');
+  return rows[0];
+}
+
+export async function listAccessPolicies(tx: Db): Promise<AccessPolicyRow[]> {
+  return tx.select().from(accessPolicies).orderBy(asc(accessPolicies.name));
+}
+
+export async function upsertAccessPolicy(tx: Db, name: string, description: string | null, rules: PolicyRules, now: Date) {
+  const existing = await findAccessPolicyLocked(tx, name);
+  const rows = existing
+    ? await tx.update(accessPolicies).set({ description, rules, updatedAt: now }).where(eq(accessPolicies.name, name)).returning()
+    : await tx.insert(accessPolicies).values({ name, description, rules, builtin: false, createdAt: now, updatedAt: now }).returning();
+  return { created: !existing, policy: rows[0]! };
+}
+
+export async function findAccessPolicyLocked(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
+  const rows = await tx.select().from(accessPolicies).where(eq(accessPolicies.name, name)).limit(1).for('update');
+  return rows[0];
+}
+
+export async function deleteAccessPolicy(tx: Db, name: string): Promise<void> {
+  await tx.delete(accessPolicies).where(eq(accessPolicies.name, name));
+}

@@ -1,0 +1,6 @@
+export * from './vault-schema';
+export * from './entries';
+export * from './retention-policies';
+export * from './access-policies';
+export * from './access-log';
+export * from './purge-log';

@@ -1,0 +1,29 @@
+import { bigint, index, text, timestamp } from 'drizzle-orm/pg-core';
+import { vaultSchema } from './vault-schema';
+
+/**
+ * Evidence that an entry existed and was destroyed. `record` holds the exact canonical bytes the proof
+ * was computed over (see README, "Purge proof"), so an assessor can recompute `proof` from this row alone.
+ */
+export const purgeLog = vaultSchema.table(
+  'purge_log',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    purgedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+    purpose: text().notNull(),
+    externalId: text().notNull(),
+    method: text().notNull(),
+    reason: text().notNull(),
+    actorApp: text().notNull(),
+    actorIdentity: text(),
+    requestId: text(),
+    record: text().notNull(),
+    proof: text(),
+  },
+  (t) => [
+    index('purge_log_purged_idx').on(t.purgedAt, t.id),
+    index('purge_log_purpose_external_idx').on(t.purpose, t.externalId),
+  ],
+);
+
+export type PurgeLogRow = typeof purgeLog.$inferSelect;

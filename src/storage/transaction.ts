@@ -1,0 +1,25 @@
+import { VaultError, UnavailableError } from '../domain/errors';
+import type { Db } from './database';
+
+/** SQLSTATE for unique_violation: a concurrent writer created the same key first. */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `fn` in one transaction: the mutation, its audit row and its purge proof commit together or not at
+ * all. Domain errors pass through untouched; any other failure (database gone, audit insert refused) has
+ * already rolled everything back and becomes `unavailable` (503), failing closed.
+ */
+export async function withTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>, onStorageError?: (error: unknown) => void): Promise<T> {
+  try {
+    return await db.transaction((tx) => fn(tx as unknown as Db));
+  } catch (error) {
+    if (error instanceof VaultError || isUniqueViolation(error)) throw error;
+    onStorageError?.(error);
+    throw new UnavailableError();
+  }
+}
