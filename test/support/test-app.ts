@@ -1,0 +1,125 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createApp } from '../../src/app';
+import { configSchema, type VaultConfig } from '../../src/config/config-schema';
+import type { Role } from '../../src/domain/principal';
+import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
+import { apiKeyApps } from '../../src/http/auth/apps';
+import { createLogger, type Logger } from '../../src/logging/logger';
+import { openTestDatabase, type TestDatabase } from './test-database';
+
+export class TestClock {
+  current: Date;
+  constructor(start = new Date('2026-06-01T12:00:00.000Z')) {
+    this.current = new Date(start);
+  }
+  now = () => new Date(this.current);
+  set(date: Date | string) {
+    this.current = new Date(date);
+  }
+  advanceDays(days: number) {
+    this.current = new Date(this.current.getTime() + days * 86_400_000);
+  }
+}
+
+export interface TestAppSpec {
+  name: string;
+  roles?: Role[];
+  purposes?: string[];
+}
+
+export interface RequestOptions {
+  /** An app name from the vault's apps ('admin' included), a raw key string via `rawKey`, or none. */
+  as?: string;
+  rawKey?: string;
+  body?: unknown;
+  /** Sent verbatim instead of JSON-encoding `body`. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestVault {
+  app: ReturnType<typeof createApp>;
+  db: TestDatabase;
+  clock: TestClock;
+  keys: Record<string, string>;
+  logLines: string[];
+  logger: Logger;
+  config: Readonly<VaultConfig>;
+  request(method: string, path: string, options?: RequestOptions): Promise<Response>;
+  /** The access-log rows, oldest first. */
+  accessLog(): Promise<AccessLogRecord[]>;
+  close(): Promise<void>;
+}
+
+export interface AccessLogRecord {
+  id: number;
+  request_id: string | null;
+  operation: string;
+  purpose: string | null;
+  external_id: string | null;
+  app: string | null;
+  identity: string | null;
+  auth_method: string | null;
+  client_addr: string | null;
+  granted: boolean;
+  status: number;
+  reason: string | null;
+}
+
+export const randomKey = () => randomBytes(24).toString('base64url');
+
+/**
+ * A real vault app on a real, freshly migrated database with its own apps and keys. Pass `database` to
+ * put a second app instance (a "replica") on the same database.
+ */
+export async function createTestVault(
+  options: { apps?: TestAppSpec[]; config?: Record<string, Record<string, unknown>>; database?: TestDatabase; clock?: TestClock } = {},
+): Promise<TestVault> {
+  const keys: Record<string, string> = { admin: randomKey() };
+  const appsConfig = (options.apps ?? []).map((a) => {
+    keys[a.name] = randomKey();
+    return {
+      name: a.name,
+      key_sha256: createHash('sha256').update(keys[a.name]!).digest('hex'),
+      roles: a.roles ?? [],
+      ...(a.purposes && { purposes: a.purposes }),
+    };
+  });
+  const raw = options.config ?? {};
+  const config = configSchema.parse({ ...raw, auth: { ...(raw.auth ?? {}), apps: appsConfig } });
+  const db = options.database ?? (await openTestDatabase());
+  const clock = options.clock ?? new TestClock();
+  const logLines: string[] = [];
+  const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
+  const app = createApp({
+    config,
+    database: db,
+    logger,
+    clock,
+    apiKey: createApiKeyAuthenticator(apiKeyApps(config, { VSQL_VAULT_API_KEY: keys.admin })),
+  });
+  const request = (method: string, path: string, opts: RequestOptions = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    const key = opts.rawKey ?? (opts.as ? keys[opts.as] : undefined);
+    if (opts.as && !keys[opts.as]) throw new Error(`no test app named ${opts.as}`);
+    if (key !== undefined) headers['X-Vault-Key'] = key;
+    let body: string | undefined = opts.rawBody;
+    if (body === undefined && opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    return Promise.resolve(app.request(path, { method, headers, ...(body !== undefined && { body }) }));
+  };
+  return {
+    app,
+    db,
+    clock,
+    keys,
+    logLines,
+    logger,
+    config,
+    request,
+    accessLog: () => db.query<AccessLogRecord>('select * from vault.access_log order by id'),
+    close: () => (options.database ? Promise.resolve() : db.close()),
+  };
+}
