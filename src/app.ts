@@ -14,6 +14,7 @@ import { authenticate } from './http/auth/authenticate';
 import { clientAddress } from './http/client-address';
 import { renderProblem, toVaultError } from './http/problem';
 import { requestId } from './http/request-id';
+import { requestLog } from './http/request-log';
 import { requireRole } from './http/require-role';
 import { accessPolicyRoutes } from './http/routes/access-policies.routes';
 import { healthRoutes } from './http/routes/health.routes';
@@ -57,7 +58,7 @@ export function createApp(deps: AppDeps) {
   const problemOptions = { apiKeyHeader: config.auth.api_key_header };
 
   const app = new Hono<AppEnv>();
-  app.use('*', requestId(), clientAddress(), secureHeaders({ strictTransportSecurity: false, crossOriginResourcePolicy: 'same-origin' }));
+  app.use('*', requestId(), requestLog(logger), clientAddress(), secureHeaders({ strictTransportSecurity: false, crossOriginResourcePolicy: 'same-origin' }));
   app.route('/health', healthRoutes({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }));
   app.use(
     '*',
