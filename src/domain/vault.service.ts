@@ -2,23 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { decide, listGrants, type PolicyRules } from './access-rules';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
 import { hasRole, inPurposeScope } from './principal';
-import { buildPurgeRecord, canonicalJson, purgeProof } from './purge-proof';
-import { describeRetention, isGone, resolveExpiry, type PurgeMethod } from './retention';
+import { isGone, resolveExpiry, type PurgeMethod } from './retention';
 import { runAudited, type ServiceContext } from './service-context';
 import {
   consumeRetrieval,
-  deleteEntry,
   findEntryForUpdate,
   findEntryWithRules,
   insertEntry,
   listEntries,
   overwriteEntry,
-  shredEntry,
   type EntryKey,
   type EntryMeta,
 } from '../storage/entry.repository';
 import { findAccessPolicy, findAccessPolicyForShare, findRetentionPolicy, listAccessPolicies } from '../storage/policy.repository';
-import { insertPurgeLog } from '../storage/purge-log.repository';
+import { purgeEntrySet } from '../storage/purge.repository';
 import { isUniqueViolation } from '../storage/transaction';
 import type { EntryRow } from '../storage/schema/index';
 import type { Db } from '../storage/database';
@@ -172,32 +169,32 @@ export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: Entry
     if (entry.purgedAt) throw new GoneError('The entry was already purged.').withReason('purged');
 
     const now = ctx.clock.now();
-    const retention = await findRetentionPolicy(tx, key.purpose);
-    const method: PurgeMethod = retention?.purgeMethod ?? 'physical-delete';
-    const by = `manual purge by ${ctx.actor.app}`;
-    const reason =
-      method === 'retention-expire' && retention
-        ? `retention policy '${retention.purpose}' (${describeRetention(retention)}); ${by}`
-        : by;
-    const record = canonicalJson(buildPurgeRecord(entry, method, reason, now));
-    const proof = ctx.settings.purgeProofHash && (retention?.requirePurgeProof ?? true) ? purgeProof(record) : null;
-
-    if (method === 'crypto-shred') await shredEntry(tx, entry.id, now);
-    else await deleteEntry(tx, entry.id);
-    const logged = await insertPurgeLog(tx, {
-      purgedAt: now,
-      purpose: key.purpose,
-      externalId: key.externalId,
-      method,
-      reason,
-      actorApp: ctx.actor.app,
-      actorIdentity: ctx.actor.identity ?? null,
-      requestId: ctx.info.requestId,
-      record,
-      proof,
+    const [purged] = await purgeEntrySet(tx, {
+      target: { kind: 'one', id: entry.id, reason: `manual purge by ${ctx.actor.app}` },
+      now,
+      actor: {
+        app: ctx.actor.app,
+        identity: ctx.actor.identity ?? null,
+        authMethod: ctx.actor.method,
+        clientAddr: ctx.info.clientAddr,
+        requestId: ctx.info.requestId,
+      },
+      proofs: ctx.settings.purgeProofHash,
+      sweepRunId: null,
+      auditEach: false,
     });
+    if (!purged) throw new GoneError('The entry was already purged.').withReason('purged');
     return {
-      result: { purgeLogId: logged.id, purpose: key.purpose, externalId: key.externalId, method, reason, purgedAt: now, record, proof },
+      result: {
+        purgeLogId: Number(purged.purge_log_id),
+        purpose: key.purpose,
+        externalId: key.externalId,
+        method: purged.method,
+        reason: purged.reason,
+        purgedAt: now,
+        record: purged.record,
+        proof: purged.proof,
+      },
       status: 200,
     };
   });

@@ -72,15 +72,6 @@ export async function consumeRetrieval(tx: Db, id: number, max: number): Promise
   return rows.length === 1;
 }
 
-export async function deleteEntry(tx: Db, id: number): Promise<void> {
-  await tx.delete(entries).where(eq(entries.id, id));
-}
-
-/** Crypto-shred: the value is emptied in place; the metadata row stays as evidence with `purged_at` set. */
-export async function shredEntry(tx: Db, id: number, purgedAt: Date): Promise<void> {
-  await tx.update(entries).set({ encryptedValue: '', purgedAt }).where(eq(entries.id, id));
-}
-
 export async function countEntriesWithPolicy(tx: Db, policy: string): Promise<number> {
   const rows = await tx.select({ n: sql<number>`count(*)::int` }).from(entries).where(eq(entries.accessPolicy, policy));
   return rows[0]?.n ?? 0;

@@ -279,7 +279,7 @@ describe('PUT /vault/{purpose}/{external_id} — happy paths', () => {
     for (const [purpose, id] of [
       ['card', uuid],
       ['card', uuid.toUpperCase()],
-      ['card', 'payment-12345'],
+      ['card', 'payment-67890'],
       ['card', longId],
       [longPurpose, 'x'],
     ] as const) {

@@ -10,9 +10,13 @@ export function adminUrl(url: string): string {
   return u.toString();
 }
 
+/** Base name of the databases a run creates; each run's template carries its process id, so runs never collide. */
+export function databaseBase(url: string): string {
+  return (new URL(url).pathname.slice(1) || 'vault').slice(0, 30);
+}
+
 export function templateName(url: string): string {
-  const base = new URL(url).pathname.slice(1) || 'vault';
-  return `${base}_tpl`.slice(0, 60);
+  return `${databaseBase(url)}_tpl_${process.pid}`;
 }
 
 export interface TestDatabase extends Database {
@@ -32,7 +36,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     const { default: postgres } = await import('postgres');
     const template = inject('pgTemplate');
     if (!template) throw new Error('global setup did not provide a template database');
-    const name = `${templateName(url).replace(/_tpl$/, '')}_t${randomBytes(5).toString('hex')}`;
+    const name = `${databaseBase(url)}_t${randomBytes(6).toString('hex')}`;
     const admin = postgres(adminUrl(url), { max: 1, onnotice: () => {} });
     for (let attempt = 0; ; attempt++) {
       try {

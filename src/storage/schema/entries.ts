@@ -35,6 +35,8 @@ export const entries = vaultSchema.table(
     index('entries_expires_at_idx').on(t.expiresAt).where(sql`${t.purgedAt} is null`),
     index('entries_purpose_fingerprint_idx').on(t.purpose, t.fingerprint).where(sql`${t.fingerprint} is not null`),
     index('entries_access_policy_idx').on(t.accessPolicy),
+    // The sweep's second test: past created_at + max_retention_days of the purpose's current policy.
+    index('entries_purpose_created_idx').on(t.purpose, t.createdAt).where(sql`${t.purgedAt} is null`),
     check('entries_shredded_value_empty', sql`${t.purgedAt} is null or ${t.encryptedValue} = ''`),
   ],
 );

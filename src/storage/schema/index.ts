@@ -4,3 +4,4 @@ export * from './retention-policies';
 export * from './access-policies';
 export * from './access-log';
 export * from './purge-log';
+export * from './sweep-runs';

@@ -19,6 +19,8 @@ export const purgeLog = vaultSchema.table(
     requestId: text(),
     record: text().notNull(),
     proof: text(),
+    /** The sweep that purged it; null for a manual purge. */
+    sweepRunId: bigint({ mode: 'number' }),
   },
   (t) => [
     index('purge_log_purged_idx').on(t.purgedAt, t.id),
