@@ -18,6 +18,7 @@ import { requestLog } from './http/request-log';
 import { requireRole } from './http/require-role';
 import { accessPolicyRoutes } from './http/routes/access-policies.routes';
 import { healthRoutes } from './http/routes/health.routes';
+import { purgeRoutes } from './http/routes/purge.routes';
 import { retentionPolicyRoutes } from './http/routes/retention-policies.routes';
 import { vaultRoutes } from './http/routes/vault.routes';
 import type { RouteDeps } from './http/service-context';
@@ -38,7 +39,7 @@ const BODY_ENVELOPE_BYTES = 16 * 1024;
 
 /**
  * Builds the HTTP app from its dependencies; no I/O happens here. Order: request id → client address →
- * secure headers → body limit → authenticate → role gate → routes. Every error leaves through one
+ * secure headers → authenticate → body limit → role gate → routes. Every error leaves through one
  * renderer; a refusal no verb recorded is audited on the way out, and if that write fails the answer is 503.
  */
 export function createApp(deps: AppDeps) {
@@ -48,7 +49,7 @@ export function createApp(deps: AppDeps) {
     db,
     clock,
     logger,
-    settings: { purgeProofHash: config.purge.purge_proof_hash, listMaxLimit: config.limits.list_max_limit },
+    settings: { purgeProofHash: config.purge.purge_proof_hash, listMaxLimit: config.limits.list_max_limit, sweepBatchSize: config.purge.batch_size },
     limits: {
       maxValueBytes: config.limits.max_value_bytes,
       maxMetadataBytes: config.limits.max_metadata_bytes,
@@ -60,20 +61,22 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.use('*', requestId(), requestLog(logger), clientAddress(), secureHeaders({ strictTransportSecurity: false, crossOriginResourcePolicy: 'same-origin' }));
   app.route('/health', healthRoutes({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }));
+  // Authentication first (it reads only headers), so an anonymous caller learns nothing, not even a size limit.
   app.use(
     '*',
+    authenticate({ apiKeyHeader: config.auth.api_key_header, apiKey: deps.apiKey }),
     bodyLimit({
       maxSize: config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES,
       onError: () => {
         throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
       },
     }),
-    authenticate({ apiKeyHeader: config.auth.api_key_header, apiKey: deps.apiKey }),
   );
   app.route('/vault', vaultRoutes(routeDeps));
   app.use('/admin/*', requireRole('admin'));
   app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
   app.route('/admin/access-policies', accessPolicyRoutes(routeDeps));
+  app.route('/admin/purge', purgeRoutes(routeDeps));
 
   const handleError = async (error: unknown, c: Context<AppEnv>) => {
     let vaultError: VaultError = toVaultError(error);

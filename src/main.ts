@@ -5,6 +5,7 @@ import { loadConfig, ConfigError } from './config/load-config';
 import { systemClock } from './domain/clock';
 import { createApiKeyAuthenticator } from './http/auth/api-key';
 import { apiKeyApps } from './http/auth/apps';
+import { checkSchedule, startSweeper } from './jobs/sweeper';
 import { installShutdown } from './lifecycle/shutdown';
 import { createLogger, type Logger } from './logging/logger';
 import { openDatabase } from './storage/database';
@@ -63,6 +64,10 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
   const config = loadConfig(configPath ? { path: configPath } : {});
   const log = createLogger({ level: config.log.level });
   const apps = apiKeyApps(config, process.env);
+  if (config.purge.schedule) {
+    const problem = checkSchedule(config.purge.schedule);
+    if (problem) throw new ConfigError(`purge.schedule: not a valid cron expression: ${problem}`);
+  }
   await runMigrations(config.storage.database_url);
   const database = await openDatabase(config.storage.database_url, { poolMax: config.storage.pool_max });
   let draining = false;
@@ -80,6 +85,10 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
   const server = serve({ fetch: app.fetch, hostname, port }, (info) => {
     log.info('listening', { address: info.address, port: info.port, driver: database.driver, apps: apps.map((a) => a.name) });
   });
+  const sweeper = startSweeper(
+    { db: database.db, clock: systemClock, logger: log, purgeProofHash: config.purge.purge_proof_hash, batchSize: config.purge.batch_size },
+    { intervalHours: config.purge.sweep_interval_hours, ...(config.purge.schedule && { schedule: config.purge.schedule }) },
+  );
   server.on('error', (error) => {
     logger.error('listener failed', { error: error.message });
     process.exit(1);
@@ -90,6 +99,7 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
       draining = true;
     },
     steps: [
+      { name: 'stop sweeper', run: () => sweeper.stop() },
       { name: 'close listener', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
       { name: 'close database', run: () => database.close() },
     ],

@@ -53,6 +53,7 @@ export const configSchema = z
         sweep_interval_hours: z.number().positive().max(24 * 366).default(24),
         schedule: z.string().min(1).optional(),
         purge_proof_hash: z.boolean().default(true),
+        batch_size: z.number().int().min(1).max(100_000).default(1000),
       })
       .strict()
       .prefault({}),

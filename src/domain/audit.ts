@@ -17,6 +17,7 @@ export type AuditOperation =
   | 'access_policy.get'
   | 'access_policy.list'
   | 'access_policy.delete'
+  | 'sweep'
   | 'request';
 
 /** What is known about the request before any decision: who, from where, under which request id. */

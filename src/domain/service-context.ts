@@ -11,6 +11,7 @@ import type { Principal } from './principal';
 export interface VaultSettings {
   purgeProofHash: boolean;
   listMaxLimit: number;
+  sweepBatchSize: number;
 }
 
 /** Everything a verb needs, built per request by the route. */

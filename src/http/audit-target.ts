@@ -39,5 +39,6 @@ export function auditTargetOf(method: string, path: string): AuditTarget {
       externalId: null,
     };
   }
+  if (parts[0] === 'admin' && parts[1] === 'purge' && parts[2] === 'sweep') return { operation: 'sweep', purpose: null, externalId: null };
   return { operation: 'request', purpose: null, externalId: null };
 }

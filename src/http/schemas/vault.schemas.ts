@@ -59,13 +59,17 @@ export function listQuerySchema(maxLimit: number) {
 /** ETag header form of the stored token. */
 export const quoteEtag = (etag: string) => `"${etag}"`;
 
-/** `If-Match: "a", W/"b"` → ['a', 'b']; `*` stays `*`. Undefined when the header is absent. */
+/**
+ * `If-Match: "a", "b"` → ['a', 'b']; `*` stays `*`. If-Match uses strong comparison (RFC 9110 §13.1.1),
+ * so weak tags (`W/"…"`) are dropped: they can never match. Undefined when the header is absent.
+ */
 export function parseIfMatch(header: string | undefined): string[] | undefined {
   if (header === undefined) return undefined;
   return header
     .split(',')
-    .map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'))
-    .filter(Boolean);
+    .map((t) => t.trim())
+    .filter((t) => t !== '' && !t.startsWith('W/'))
+    .map((t) => t.replace(/^"(.*)"$/, '$1'));
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -1,0 +1,103 @@
+import type { Logger } from '../logging/logger';
+import type { Db } from '../storage/database';
+import { purgeEntrySet } from '../storage/purge.repository';
+import type { SweepCounts } from '../storage/schema/index';
+import { finishSweepRun, previewDue, startSweepRun } from '../storage/sweep.repository';
+import { withTransaction } from '../storage/transaction';
+import type { Clock } from './clock';
+import { UnavailableError } from './errors';
+import { describeError, runAudited, type ServiceContext } from './service-context';
+
+export interface SweepContext {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  purgeProofHash: boolean;
+  /** Entries per transaction; each batch purges, proves and audits its entries atomically. */
+  batchSize?: number;
+}
+
+export interface SweepResult {
+  sweepRunId: number;
+  startedAt: Date;
+  finishedAt: Date;
+  purged: number;
+  counts: SweepCounts;
+}
+
+export const SWEEPER_APP = 'system:sweeper';
+
+/**
+ * One sweep: purges everything due at its start time, in batches of one transaction each, and records the
+ * run (start, end, counts by purpose and method, error). Safe beside other sweepers on other replicas:
+ * batches claim rows with SKIP LOCKED, so each entry is purged — and proven — exactly once. A failure
+ * mid-sweep loses only the batch in flight (rolled back whole); the next sweep picks it up.
+ */
+export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 'api'; actorApp: string }): Promise<SweepResult> {
+  const startedAt = ctx.clock.now();
+  const sweepRunId = await startSweepRun(ctx.db, { startedAt, trigger: trigger.kind, actorApp: trigger.actorApp });
+  const counts: SweepCounts = {};
+  let purged = 0;
+  try {
+    for (;;) {
+      const rows = await withTransaction(ctx.db, (tx) =>
+        purgeEntrySet(tx, {
+          target: { kind: 'due', batchSize: ctx.batchSize ?? 1000 },
+          now: startedAt,
+          actor: { app: SWEEPER_APP, identity: null, authMethod: null, clientAddr: null, requestId: `sweep-${sweepRunId}` },
+          proofs: ctx.purgeProofHash,
+          sweepRunId,
+          auditEach: true,
+        }),
+      );
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const byMethod = (counts[row.purpose] ??= {});
+        byMethod[row.method] = (byMethod[row.method] ?? 0) + 1;
+      }
+      purged += rows.length;
+    }
+  } catch (error) {
+    const message = describeError(error);
+    ctx.logger.error('sweep failed', { sweep_run_id: sweepRunId, purged, error: message });
+    await finishSweepRun(ctx.db, sweepRunId, { finishedAt: ctx.clock.now(), status: 'failed', purgedTotal: purged, counts, error: message.slice(0, 1000) }).catch(
+      () => undefined,
+    );
+    throw error;
+  }
+  const finishedAt = ctx.clock.now();
+  await finishSweepRun(ctx.db, sweepRunId, { finishedAt, status: 'succeeded', purgedTotal: purged, counts });
+  ctx.logger.info('sweep finished', { sweep_run_id: sweepRunId, purged, counts });
+  return { sweepRunId, startedAt, finishedAt, purged, counts };
+}
+
+/** Dry run: what a sweep now would purge, changing nothing. */
+export async function previewSweep(ctx: Pick<SweepContext, 'db' | 'clock'>, limit: number) {
+  return previewDue(ctx.db, ctx.clock.now(), limit);
+}
+
+/**
+ * POST /admin/purge/sweep. A dry run reads and reports. A real sweep first commits the request's own
+ * access-log row (so an unrecordable request changes nothing), then sweeps; each purged entry gets its
+ * own purge-log and access-log rows from the sweep itself.
+ */
+export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext; dryRun: boolean; limit: number }) {
+  if (dryRun) {
+    const preview = await runAudited(ctx, { operation: 'sweep' }, async (tx) => ({
+      result: await previewDue(tx, ctx.clock.now(), limit),
+      status: 200,
+      reason: 'dry run',
+    }));
+    return { dryRun: true as const, preview };
+  }
+  await runAudited(ctx, { operation: 'sweep' }, async () => ({ result: undefined, status: 200, reason: 'sweep requested' }));
+  try {
+    const result = await runSweep(
+      { db: ctx.db, clock: ctx.clock, logger: ctx.logger, purgeProofHash: ctx.settings.purgeProofHash, batchSize: ctx.settings.sweepBatchSize },
+      { kind: 'api', actorApp: ctx.actor.app },
+    );
+    return { dryRun: false as const, result };
+  } catch {
+    throw new UnavailableError('The sweep stopped on a storage failure; finished batches stay purged and the next sweep completes the rest.');
+  }
+}

@@ -1,0 +1,40 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requestSweep } from '../../domain/purge.service';
+import type { AppEnv } from '../app-env';
+import { serviceContext, type RouteDeps } from '../service-context';
+import { validate } from '../validate';
+
+export const sweepQuerySchema = z
+  .object({
+    dry_run: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  })
+  .strict();
+
+/** /admin/purge (admin role enforced by the parent router). */
+export function purgeRoutes(deps: RouteDeps) {
+  const app = new Hono<AppEnv>();
+  app.post('/sweep', validate('query', sweepQuerySchema), async (c) => {
+    const q = c.req.valid('query');
+    const out = await requestSweep({ ctx: serviceContext(c, deps), dryRun: q.dry_run, limit: q.limit });
+    if (out.dryRun) {
+      return c.json({
+        dry_run: true,
+        would_purge: out.preview.total,
+        counts: out.preview.counts,
+        items: out.preview.items.map((i) => ({ purpose: i.purpose, external_id: i.external_id, expires_at: i.expires_at.toISOString(), method: i.method, cause: i.cause })),
+      });
+    }
+    const r = out.result;
+    return c.json({
+      dry_run: false,
+      sweep_run_id: r.sweepRunId,
+      started_at: r.startedAt.toISOString(),
+      finished_at: r.finishedAt.toISOString(),
+      purged: r.purged,
+      counts: r.counts,
+    });
+  });
+  return app;
+}
