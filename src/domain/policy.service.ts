@@ -54,7 +54,7 @@ export async function removeRetentionPolicy({ ctx, purpose }: { ctx: ServiceCont
 export async function putAccessPolicy({ ctx, name, description, rules }: { ctx: ServiceContext; name: string; description: string | null; rules: PolicyRules }) {
   return runAudited(ctx, { operation: 'access_policy.put' }, async (tx) => {
     const existing = await findAccessPolicyLocked(tx, name);
-    if (existing?.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be changed.`).withReason('builtin');
+    if (existing?.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be changed.`).withReason(`policy ${name}: builtin`);
     const out = await upsertAccessPolicy(tx, name, description, rules, ctx.clock.now());
     return { result: out, status: out.created ? 201 : 200, reason: `policy ${name}` };
   });
@@ -63,7 +63,7 @@ export async function putAccessPolicy({ ctx, name, description, rules }: { ctx: 
 export async function getAccessPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
   return runAudited(ctx, { operation: 'access_policy.get' }, async (tx) => {
     const policy = await findAccessPolicy(tx, name);
-    if (!policy) throw new NotFoundError(`No access policy named '${name}'.`).withReason('not_found');
+    if (!policy) throw new NotFoundError(`No access policy named '${name}'.`).withReason(`policy ${name}: not_found`);
     return { result: policy, status: 200, reason: `policy ${name}` };
   });
 }
@@ -76,10 +76,10 @@ export async function listAccess({ ctx }: { ctx: ServiceContext }) {
 export async function removeAccessPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
   return runAudited(ctx, { operation: 'access_policy.delete' }, async (tx) => {
     const existing = await findAccessPolicyLocked(tx, name);
-    if (!existing) throw new NotFoundError(`No access policy named '${name}'.`).withReason('not_found');
-    if (existing.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be deleted.`).withReason('builtin');
+    if (!existing) throw new NotFoundError(`No access policy named '${name}'.`).withReason(`policy ${name}: not_found`);
+    if (existing.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be deleted.`).withReason(`policy ${name}: builtin`);
     const inUse = await countEntriesWithPolicy(tx, name);
-    if (inUse > 0) throw new ConflictError(`Access policy '${name}' governs ${inUse} entries and cannot be deleted.`).withReason('in_use');
+    if (inUse > 0) throw new ConflictError(`Access policy '${name}' governs ${inUse} entries and cannot be deleted.`).withReason(`policy ${name}: in_use`);
     await deleteAccessPolicy(tx, name);
     return { result: undefined, status: 204, reason: `policy ${name}` };
   });

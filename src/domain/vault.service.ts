@@ -136,10 +136,12 @@ export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: En
   });
 }
 
-/** HEAD: same rule as GET, but no blob leaves and no retrieval is counted. */
+/** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */
 export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<StoredEntry> {
   return runAudited(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
-    const { entry } = await loadReadable(tx, ctx, key);
+    const { entry, decision } = await loadReadable(tx, ctx, key);
+    // Mirror GET's answer without spending: a spent budget is a 403 here too.
+    if (decision.maxRetrievals !== undefined && entry.retrievalCount >= decision.maxRetrievals) throw denied('retrieval_budget_exhausted');
     return { result: toMeta(entry), status: 200 };
   });
 }

@@ -131,7 +131,7 @@ describe('admin access policies', () => {
       expect(res.status).toBe(409);
       expect(await problem(res)).toMatchObject({ status: 409, code: 'conflict', request_id: requestId });
       expect(await policyRows(name)).toEqual(before);
-      expect((await rowsFor(requestId)).map((r) => [r.operation, r.app, r.granted, r.status])).toEqual([['access_policy.put', 'admin', false, 409]]);
+      expect((await rowsFor(requestId)).map((r) => [r.operation, r.app, r.granted, r.status, r.reason])).toEqual([['access_policy.put', 'admin', false, 409, `policy ${name}: builtin`]]);
     });
 
     it.each(BUILTIN_NAMES)('DELETE %s → 409, row kept, audited', async (name) => {
@@ -139,7 +139,7 @@ describe('admin access policies', () => {
       const res = await vault.request('DELETE', `/admin/access-policies/${name}`, { as: 'admin', headers: { 'X-Request-Id': requestId } });
       expect(res.status).toBe(409);
       expect(await policyRows(name)).toHaveLength(1);
-      expect((await rowsFor(requestId)).map((r) => [r.operation, r.granted, r.status])).toEqual([['access_policy.delete', false, 409]]);
+      expect((await rowsFor(requestId)).map((r) => [r.operation, r.granted, r.status, r.reason])).toEqual([['access_policy.delete', false, 409, `policy ${name}: builtin`]]);
     });
   });
 

@@ -401,6 +401,10 @@ describe('HEAD /vault/{purpose}/{external_id}', () => {
     expect((await vault.request('GET', '/vault/card/h-budget', { as: 'other' })).status).toBe(200);
     expect((await vault.request('GET', '/vault/card/h-budget', { as: 'pay' })).status).toBe(403);
     expect(await retrievalCount(vault, 'card', 'h-budget')).toBe(2);
+    // Once the budget is spent, HEAD answers what GET would: 403, and it spends nothing.
+    const spent = await head('h-budget', 'pay');
+    expect(spent.status).toBe(403);
+    expect(await retrievalCount(vault, 'card', 'h-budget')).toBe(2);
     const ops = await vault.db.query<{ operation: string; granted: boolean }>(
       "select operation, granted from vault.access_log where external_id = 'h-budget' and operation in ('exists', 'retrieve') order by id",
     );
@@ -409,6 +413,7 @@ describe('HEAD /vault/{purpose}/{external_id}', () => {
       'retrieve:true',
       'retrieve:true',
       'retrieve:false',
+      'exists:false',
     ]);
   });
 });
