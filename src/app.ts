@@ -5,6 +5,7 @@ import type { VaultConfig } from './config/config-schema';
 import type { Clock } from './domain/clock';
 import { NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
 import type { Principal } from './domain/principal';
+import type { ReceiptSigner } from './domain/purge-receipt';
 import { describeError } from './domain/service-context';
 import type { Logger } from './logging/logger';
 import type { Database } from './storage/database';
@@ -30,6 +31,8 @@ export interface AppDeps {
   clock: Clock;
   /** Resolves an API key to its Principal (see http/auth/api-key.ts). */
   apiKey: (presented: string) => Principal | undefined;
+  /** Signs purge receipts; its public key is served at /.well-known/jwks.json. */
+  receiptSigner?: ReceiptSigner;
   /** True while shutting down: /health answers 503 so load balancers stop sending traffic. */
   isDraining?: () => boolean;
 }
@@ -49,7 +52,12 @@ export function createApp(deps: AppDeps) {
     db,
     clock,
     logger,
-    settings: { purgeProofHash: config.purge.purge_proof_hash, listMaxLimit: config.limits.list_max_limit, sweepBatchSize: config.purge.batch_size },
+    settings: {
+      purgeProofHash: config.purge.purge_proof_hash,
+      listMaxLimit: config.limits.list_max_limit,
+      sweepBatchSize: config.purge.batch_size,
+      ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
+    },
     limits: {
       maxValueBytes: config.limits.max_value_bytes,
       maxMetadataBytes: config.limits.max_metadata_bytes,
@@ -60,6 +68,11 @@ export function createApp(deps: AppDeps) {
 
   const app = new Hono<AppEnv>();
   app.use('*', requestId(), requestLog(logger), clientAddress(), secureHeaders({ strictTransportSecurity: false, crossOriginResourcePolicy: 'same-origin' }));
+  // Public keys only: an assessor verifies purge receipts offline against this set.
+  app.get('/.well-known/jwks.json', (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json({ keys: deps.receiptSigner ? [deps.receiptSigner.publicJwk] : [] });
+  });
   app.route('/health', healthRoutes({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }));
   // Authentication first (it reads only headers), so an anonymous caller learns nothing, not even a size limit.
   app.use(

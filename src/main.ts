@@ -1,5 +1,7 @@
 import { serve } from '@hono/node-server';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createReceiptSigner, type ReceiptSigner } from './domain/purge-receipt';
 import { createApp } from './app';
 import { loadConfig, ConfigError } from './config/load-config';
 import { systemClock } from './domain/clock';
@@ -60,6 +62,22 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+function loadReceiptSigner(config: ReturnType<typeof loadConfig>): ReceiptSigner | undefined {
+  const file = config.purge.signing_key_file;
+  if (!file) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`purge.signing_key_file: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return createReceiptSigner(pem, config.purge.signing_key_id);
+  } catch (error) {
+    throw new ConfigError(`purge.signing_key_file: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
 async function serveCommand(configPath: string | undefined, logger: Logger): Promise<void> {
   const config = loadConfig(configPath ? { path: configPath } : {});
   const log = createLogger({ level: config.log.level });
@@ -68,6 +86,7 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     const problem = checkSchedule(config.purge.schedule);
     if (problem) throw new ConfigError(`purge.schedule: not a valid cron expression: ${problem}`);
   }
+  const receiptSigner = loadReceiptSigner(config);
   await runMigrations(config.storage.database_url);
   const database = await openDatabase(config.storage.database_url, { poolMax: config.storage.pool_max });
   let draining = false;
@@ -78,6 +97,7 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     clock: systemClock,
     apiKey: createApiKeyAuthenticator(apps),
     isDraining: () => draining,
+    ...(receiptSigner && { receiptSigner }),
   });
   const sep = config.server.listen_addr.lastIndexOf(':');
   const hostname = config.server.listen_addr.slice(0, sep).replace(/^\[(.*)\]$/, '$1');
@@ -86,7 +106,14 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     log.info('listening', { address: info.address, port: info.port, driver: database.driver, apps: apps.map((a) => a.name) });
   });
   const sweeper = startSweeper(
-    { db: database.db, clock: systemClock, logger: log, purgeProofHash: config.purge.purge_proof_hash, batchSize: config.purge.batch_size },
+    {
+      db: database.db,
+      clock: systemClock,
+      logger: log,
+      purgeProofHash: config.purge.purge_proof_hash,
+      batchSize: config.purge.batch_size,
+      ...(receiptSigner && { receiptSigner }),
+    },
     { intervalHours: config.purge.sweep_interval_hours, ...(config.purge.schedule && { schedule: config.purge.schedule }) },
   );
   server.on('error', (error) => {
@@ -134,7 +161,8 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'migrate': {
         const config = loadConfig(cli.configPath ? { path: cli.configPath } : {});
-        await runMigrations(config.storage.database_url);
+        const receiptSigner = loadReceiptSigner(config);
+  await runMigrations(config.storage.database_url);
         logger.info('migrations applied', { database: config.storage.database_url.split(':')[0] });
         return;
       }

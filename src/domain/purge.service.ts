@@ -1,10 +1,11 @@
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
-import { purgeEntrySet } from '../storage/purge.repository';
+import { insertPurgeReceipts, purgeEntrySet, type PurgedRow } from '../storage/purge.repository';
 import type { SweepCounts } from '../storage/schema/index';
 import { finishSweepRun, previewDue, startSweepRun } from '../storage/sweep.repository';
 import { withTransaction } from '../storage/transaction';
 import type { Clock } from './clock';
+import type { ReceiptSigner } from './purge-receipt';
 import { UnavailableError } from './errors';
 import { describeError, runAudited, type ServiceContext } from './service-context';
 
@@ -13,6 +14,7 @@ export interface SweepContext {
   clock: Clock;
   logger: Logger;
   purgeProofHash: boolean;
+  receiptSigner?: ReceiptSigner;
   /** Entries per transaction; each batch purges, proves and audits its entries atomically. */
   batchSize?: number;
 }
@@ -40,16 +42,18 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   let purged = 0;
   try {
     for (;;) {
-      const rows = await withTransaction(ctx.db, (tx) =>
-        purgeEntrySet(tx, {
+      const rows = await withTransaction(ctx.db, async (tx) => {
+        const purgedRows = await purgeEntrySet(tx, {
           target: { kind: 'due', batchSize: ctx.batchSize ?? 1000 },
           now: startedAt,
           actor: { app: SWEEPER_APP, identity: null, authMethod: null, clientAddr: null, requestId: `sweep-${sweepRunId}` },
           proofs: ctx.purgeProofHash,
           sweepRunId,
           auditEach: true,
-        }),
-      );
+        });
+        await storeReceipts(tx, ctx.receiptSigner, purgedRows, startedAt);
+        return purgedRows;
+      });
       if (rows.length === 0) break;
       for (const row of rows) {
         const byMethod = (counts[row.purpose] ??= {});
@@ -69,6 +73,32 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   await finishSweepRun(ctx.db, sweepRunId, { finishedAt, status: 'succeeded', purgedTotal: purged, counts });
   ctx.logger.info('sweep finished', { sweep_run_id: sweepRunId, purged, counts });
   return { sweepRunId, startedAt, finishedAt, purged, counts };
+}
+
+/**
+ * Signs each purge's proof record and stores the receipts in the caller's transaction. Returns the JWS
+ * per purge-log id; empty without a signing key (proofs stay plain SHA-256).
+ */
+export async function storeReceipts(tx: Db, signer: ReceiptSigner | undefined, rows: PurgedRow[], purgedAt: Date): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  if (!signer || rows.length === 0) return out;
+  const receipts = rows.map((row) => {
+    const purgeLogId = Number(row.purge_log_id);
+    const jws = signer.sign({
+      iss: 'vsql-vault',
+      purge_log_id: purgeLogId,
+      purpose: row.purpose,
+      external_id: row.external_id,
+      method: row.method,
+      purged_at: purgedAt.toISOString(),
+      proof: row.proof,
+      record: row.record,
+    });
+    out.set(purgeLogId, jws);
+    return { purgeLogId, kid: signer.kid, jws, createdAt: purgedAt };
+  });
+  await insertPurgeReceipts(tx, receipts);
+  return out;
 }
 
 /** Dry run: what a sweep now would purge, changing nothing. */
@@ -93,7 +123,14 @@ export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext
   await runAudited(ctx, { operation: 'sweep' }, async () => ({ result: undefined, status: 200, reason: 'sweep requested' }));
   try {
     const result = await runSweep(
-      { db: ctx.db, clock: ctx.clock, logger: ctx.logger, purgeProofHash: ctx.settings.purgeProofHash, batchSize: ctx.settings.sweepBatchSize },
+      {
+        db: ctx.db,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        purgeProofHash: ctx.settings.purgeProofHash,
+        batchSize: ctx.settings.sweepBatchSize,
+        ...(ctx.settings.receiptSigner && { receiptSigner: ctx.settings.receiptSigner }),
+      },
       { kind: 'api', actorApp: ctx.actor.app },
     );
     return { dryRun: false as const, result };

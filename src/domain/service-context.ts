@@ -6,12 +6,15 @@ import { auditRow, type AuditEvent, type RequestInfo } from './audit';
 import type { Clock } from './clock';
 import { STATUS_BY_CODE, VaultError } from './errors';
 import type { Principal } from './principal';
+import type { ReceiptSigner } from './purge-receipt';
 
 /** Settings the verbs need from the configuration, resolved once at start-up. */
 export interface VaultSettings {
   purgeProofHash: boolean;
   listMaxLimit: number;
   sweepBatchSize: number;
+  /** Signs purge receipts when purge.signing_key_file is configured. */
+  receiptSigner?: ReceiptSigner;
 }
 
 /** Everything a verb needs, built per request by the route. */

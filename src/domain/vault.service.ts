@@ -4,6 +4,7 @@ import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingE
 import { hasRole, inPurposeScope } from './principal';
 import { isGone, resolveExpiry, type PurgeMethod } from './retention';
 import { runAudited, type ServiceContext } from './service-context';
+import { storeReceipts } from './purge.service';
 import {
   consumeRetrieval,
   findEntryForUpdate,
@@ -155,6 +156,8 @@ export interface PurgeReceipt {
   purgedAt: Date;
   record: string;
   proof: string | null;
+  /** Compact JWS over the proof record, when a signing key is configured. */
+  receipt: string | null;
 }
 
 /**
@@ -186,6 +189,7 @@ export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: Entry
       auditEach: false,
     });
     if (!purged) throw new GoneError('The entry was already purged.').withReason('purged');
+    const receipts = await storeReceipts(tx, ctx.settings.receiptSigner, [purged], now);
     return {
       result: {
         purgeLogId: Number(purged.purge_log_id),
@@ -196,6 +200,7 @@ export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: Entry
         purgedAt: now,
         record: purged.record,
         proof: purged.proof,
+        receipt: receipts.get(Number(purged.purge_log_id)) ?? null,
       },
       status: 200,
     };

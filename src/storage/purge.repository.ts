@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { PurgeMethod } from '../domain/retention';
 import type { Db } from './database';
 import { queryRows } from './raw';
+import { purgeReceipts } from './schema/index';
 
 /** JSON string literal of a text expression, exactly as JSON.stringify writes it; `null` for NULL. */
 const j = (expr: SQL) => sql`coalesce(to_json(${expr})::text, 'null')`;
@@ -140,4 +141,10 @@ function dueCandidates(now: string, batchSize: number): SQL {
        for update of e skip locked
     )
     select id from expired union select id from over_age`;
+}
+
+/** Stores signed receipts in the purge's transaction: a purge and its receipt commit together. */
+export async function insertPurgeReceipts(tx: Db, receipts: { purgeLogId: number; kid: string; jws: string; createdAt: Date }[]): Promise<void> {
+  if (receipts.length === 0) return;
+  await tx.insert(purgeReceipts).values(receipts);
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app';
 import { configSchema, type VaultConfig } from '../../src/config/config-schema';
 import type { Role } from '../../src/domain/principal';
+import type { ReceiptSigner } from '../../src/domain/purge-receipt';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps } from '../../src/http/auth/apps';
 import { createLogger, type Logger } from '../../src/logging/logger';
@@ -73,7 +74,13 @@ export const randomKey = () => randomBytes(24).toString('base64url');
  * put a second app instance (a "replica") on the same database.
  */
 export async function createTestVault(
-  options: { apps?: TestAppSpec[]; config?: Record<string, Record<string, unknown>>; database?: TestDatabase; clock?: TestClock } = {},
+  options: {
+    apps?: TestAppSpec[];
+    config?: Record<string, Record<string, unknown>>;
+    database?: TestDatabase;
+    clock?: TestClock;
+    receiptSigner?: ReceiptSigner;
+  } = {},
 ): Promise<TestVault> {
   const keys: Record<string, string> = { admin: randomKey() };
   const appsConfig = (options.apps ?? []).map((a) => {
@@ -97,6 +104,7 @@ export async function createTestVault(
     logger,
     clock,
     apiKey: createApiKeyAuthenticator(apiKeyApps(config, { VSQL_VAULT_API_KEY: keys.admin })),
+    ...(options.receiptSigner && { receiptSigner: options.receiptSigner }),
   });
   const request = (method: string, path: string, opts: RequestOptions = {}) => {
     const headers: Record<string, string> = { ...opts.headers };

@@ -108,6 +108,7 @@ export function purgeReceiptDto(r: PurgeReceipt) {
     purged_at: r.purgedAt.toISOString(),
     proof: r.proof,
     record: r.record,
+    receipt: r.receipt,
     purge_log_id: r.purgeLogId,
   };
 }

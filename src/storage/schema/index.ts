@@ -5,3 +5,4 @@ export * from './access-policies';
 export * from './access-log';
 export * from './purge-log';
 export * from './sweep-runs';
+export * from './purge-receipts';
