@@ -4,7 +4,7 @@ import { createTestVault, type TestVault } from '../support/test-app';
 import { CARD_POLICY, problem, putAccessPolicy, putRetention, store } from '../support/fixtures';
 
 const START = new Date('2026-06-01T12:00:00.000Z');
-const RECEIPT_KEYS = ['external_id', 'method', 'proof', 'purge_log_id', 'purged', 'purged_at', 'purpose', 'reason', 'record'];
+const RECEIPT_KEYS = ['external_id', 'method', 'proof', 'purge_log_id', 'purged', 'purged_at', 'purpose', 'reason', 'receipt', 'record'];
 const RECORD_KEYS = [
   'access_policy',
   'algorithm_hint',
