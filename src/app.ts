@@ -56,6 +56,7 @@ export function createApp(deps: AppDeps) {
       purgeProofHash: config.purge.purge_proof_hash,
       listMaxLimit: config.limits.list_max_limit,
       sweepBatchSize: config.purge.batch_size,
+      sweepConcurrency: config.purge.sweep_concurrency,
       ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
     },
     limits: {

@@ -112,6 +112,7 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
       logger: log,
       purgeProofHash: config.purge.purge_proof_hash,
       batchSize: config.purge.batch_size,
+      concurrency: database.driver === 'pglite' ? 1 : config.purge.sweep_concurrency,
       ...(receiptSigner && { receiptSigner }),
     },
     { intervalHours: config.purge.sweep_interval_hours, ...(config.purge.schedule && { schedule: config.purge.schedule }) },

@@ -54,6 +54,7 @@ export const configSchema = z
         schedule: z.string().min(1).optional(),
         purge_proof_hash: z.boolean().default(true),
         batch_size: z.number().int().min(1).max(100_000).default(1000),
+        sweep_concurrency: z.number().int().min(1).max(8).default(2),
         signing_key_file: z.string().min(1).optional(),
         signing_key_id: z.string().regex(/^[\w.-]{1,128}$/, 'letters, digits, . _ -').optional(),
       })

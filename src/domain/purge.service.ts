@@ -1,6 +1,6 @@
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
-import { insertPurgeReceipts, purgeEntrySet, type PurgedRow } from '../storage/purge.repository';
+import { insertPurgeReceipts, purgeEntrySet, purgeEntrySetCounts, type PurgedRow } from '../storage/purge.repository';
 import type { SweepCounts } from '../storage/schema/index';
 import { finishSweepRun, previewDue, startSweepRun } from '../storage/sweep.repository';
 import { withTransaction } from '../storage/transaction';
@@ -17,6 +17,8 @@ export interface SweepContext {
   receiptSigner?: ReceiptSigner;
   /** Entries per transaction; each batch purges, proves and audits its entries atomically. */
   batchSize?: number;
+  /** Batches in flight at once within this sweep (each on its own connection); 1 on PGlite. */
+  concurrency?: number;
 }
 
 export interface SweepResult {
@@ -40,27 +42,42 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   const sweepRunId = await startSweepRun(ctx.db, { startedAt, trigger: trigger.kind, actorApp: trigger.actorApp });
   const counts: SweepCounts = {};
   let purged = 0;
-  try {
-    for (;;) {
-      const rows = await withTransaction(ctx.db, async (tx) => {
-        const purgedRows = await purgeEntrySet(tx, {
-          target: { kind: 'due', batchSize: ctx.batchSize ?? 1000 },
-          now: startedAt,
-          actor: { app: SWEEPER_APP, identity: null, authMethod: null, clientAddr: null, requestId: `sweep-${sweepRunId}` },
-          proofs: ctx.purgeProofHash,
-          sweepRunId,
-          auditEach: true,
-        });
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      const options = {
+        target: { kind: 'due', batchSize: ctx.batchSize ?? 1000 } as const,
+        now: startedAt,
+        actor: { app: SWEEPER_APP, identity: null, authMethod: null, clientAddr: null, requestId: `sweep-${sweepRunId}` },
+        proofs: ctx.purgeProofHash,
+        sweepRunId,
+        auditEach: true,
+      };
+      const batch = await withTransaction(ctx.db, async (tx) => {
+        if (!ctx.receiptSigner) return purgeEntrySetCounts(tx, options);
+        const purgedRows = await purgeEntrySet(tx, options);
         await storeReceipts(tx, ctx.receiptSigner, purgedRows, startedAt);
-        return purgedRows;
+        return purgedRows.map((row) => ({ purpose: row.purpose, method: row.method, n: 1 }));
       });
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        const byMethod = (counts[row.purpose] ??= {});
-        byMethod[row.method] = (byMethod[row.method] ?? 0) + 1;
+      if (batch.length === 0) break;
+      for (const { purpose, method, n } of batch) {
+        const byMethod = (counts[purpose] ??= {});
+        byMethod[method] = (byMethod[method] ?? 0) + n;
+        purged += n;
       }
-      purged += rows.length;
     }
+  };
+  try {
+    // Workers claim disjoint batches (SKIP LOCKED), so they split the work without coordination.
+    const workers = Array.from({ length: Math.max(1, ctx.concurrency ?? 1) }, () =>
+      worker().catch((error: unknown) => {
+        stop = true;
+        throw error;
+      }),
+    );
+    const outcomes = await Promise.allSettled(workers);
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
   } catch (error) {
     const message = describeError(error);
     ctx.logger.error('sweep failed', { sweep_run_id: sweepRunId, purged, error: message });
@@ -82,6 +99,7 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
 export async function storeReceipts(tx: Db, signer: ReceiptSigner | undefined, rows: PurgedRow[], purgedAt: Date): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   if (!signer || rows.length === 0) return out;
+  // One key and one time per call, so the rows share kid and created_at.
   const receipts = rows.map((row) => {
     const purgeLogId = Number(row.purge_log_id);
     const jws = signer.sign({
@@ -129,6 +147,7 @@ export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext
         logger: ctx.logger,
         purgeProofHash: ctx.settings.purgeProofHash,
         batchSize: ctx.settings.sweepBatchSize,
+        concurrency: ctx.settings.sweepConcurrency,
         ...(ctx.settings.receiptSigner && { receiptSigner: ctx.settings.receiptSigner }),
       },
       { kind: 'api', actorApp: ctx.actor.app },

@@ -13,6 +13,7 @@ export interface VaultSettings {
   purgeProofHash: boolean;
   listMaxLimit: number;
   sweepBatchSize: number;
+  sweepConcurrency: number;
   /** Signs purge receipts when purge.signing_key_file is configured. */
   receiptSigner?: ReceiptSigner;
 }

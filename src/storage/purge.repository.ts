@@ -2,7 +2,6 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { PurgeMethod } from '../domain/retention';
 import type { Db } from './database';
 import { queryRows } from './raw';
-import { purgeReceipts } from './schema/index';
 
 /** JSON string literal of a text expression, exactly as JSON.stringify writes it; `null` for NULL. */
 const j = (expr: SQL) => sql`coalesce(to_json(${expr})::text, 'null')`;
@@ -53,7 +52,7 @@ export interface PurgedRow {
  * recipe in the README ("Purge proof"); domain/purge-proof.ts is the same recipe in TypeScript, and a
  * test holds the two equal.
  */
-export async function purgeEntrySet(tx: Db, o: PurgeSetOptions): Promise<PurgedRow[]> {
+function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
   const now = o.now.toISOString();
   const candidates = o.target.kind === 'one' ? sql`select ${o.target.id}::bigint as id` : dueCandidates(now, o.target.batchSize);
   const reasonTail =
@@ -77,9 +76,7 @@ export async function purgeEntrySet(tx: Db, o: PurgeSetOptions): Promise<PurgedR
     || ',"updated_at":' || to_json(${isoText(sql`v.updated_at`)})::text
     || ',"v":1'
     || ',"value_sha256":"' || encode(sha256(convert_to(v.encrypted_value, 'UTF8')), 'hex') || '"}'`;
-  return queryRows<PurgedRow>(
-    tx,
-    sql`with cand as (${candidates}),
+  return sql`with cand as (${candidates}),
     victims as (
       select v0.id, v0.purpose, v0.external_id, v0.encrypted_value, v0.access_policy, v0.algorithm_hint, v0.key_ref,
              v0.fingerprint, v0.owner_app, v0.created_at, v0.updated_at, v0.expires_at,
@@ -117,8 +114,20 @@ export async function purgeEntrySet(tx: Db, o: PurgeSetOptions): Promise<PurgedR
         from recs
       returning id, purpose, external_id, method, reason, record, proof
     )
-    select id::text as purge_log_id, purpose, external_id, method, reason, record, proof from logged`,
-  );
+    ${finalSelect}`;
+}
+
+/** Purges and returns each purge-log row (record and proof included), for receipts. */
+export async function purgeEntrySet(tx: Db, o: PurgeSetOptions): Promise<PurgedRow[]> {
+  return queryRows<PurgedRow>(tx, purgeStatement(o, sql`select id::text as purge_log_id, purpose, external_id, method, reason, record, proof from logged`));
+}
+
+/**
+ * Purges and returns only counts by purpose and method: a sweep without receipts needs nothing else, and
+ * not shipping every record back to the vault keeps a large sweep's cost in the database.
+ */
+export async function purgeEntrySetCounts(tx: Db, o: PurgeSetOptions): Promise<{ purpose: string; method: PurgeMethod; n: number }[]> {
+  return queryRows(tx, purgeStatement(o, sql`select purpose, method, count(*)::int as n from logged group by purpose, method`));
 }
 
 /**
@@ -143,8 +152,15 @@ function dueCandidates(now: string, batchSize: number): SQL {
     select id from expired union select id from over_age`;
 }
 
-/** Stores signed receipts in the purge's transaction: a purge and its receipt commit together. */
+/**
+ * Stores signed receipts in the purge's transaction: a purge and its receipt commit together. One
+ * statement with array parameters, whatever the batch size.
+ */
 export async function insertPurgeReceipts(tx: Db, receipts: { purgeLogId: number; kid: string; jws: string; createdAt: Date }[]): Promise<void> {
   if (receipts.length === 0) return;
-  await tx.insert(purgeReceipts).values(receipts);
+  const ids = `{${receipts.map((r) => r.purgeLogId).join(',')}}`;
+  const jwsList = `{${receipts.map((r) => `"${r.jws}"`).join(',')}}`;
+  await tx.execute(sql`insert into vault.purge_receipts (purge_log_id, kid, jws, created_at)
+    select id, ${receipts[0]!.kid}::text, jws, ${receipts[0]!.createdAt.toISOString()}::timestamptz
+      from unnest(${ids}::bigint[], ${jwsList}::text[]) as r(id, jws)`);
 }

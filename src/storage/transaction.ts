@@ -20,6 +20,8 @@ export async function withTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>, onS
   } catch (error) {
     if (error instanceof VaultError || isUniqueViolation(error)) throw error;
     onStorageError?.(error);
-    throw new UnavailableError();
+    const unavailable = new UnavailableError();
+    unavailable.cause = error; // for logs and sweep records only; never rendered to a caller
+    throw unavailable;
   }
 }

@@ -23,7 +23,8 @@ export const purgeLog = vaultSchema.table(
     sweepRunId: bigint({ mode: 'number' }),
   },
   (t) => [
-    index('purge_log_purged_idx').on(t.purgedAt, t.id),
+    // Append-only and time-ordered: a BRIN index serves since/until ranges at a fraction of a btree's write cost.
+    index('purge_log_purged_brin').using('brin', t.purgedAt),
     index('purge_log_purpose_external_idx').on(t.purpose, t.externalId),
   ],
 );
