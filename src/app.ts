@@ -87,10 +87,11 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.route('/vault', vaultRoutes(routeDeps));
-  app.use('/admin/*', requireRole('admin'));
+  // Role gates sit on each admin router (policies and sweeps: admin; evidence reads: admin or auditor).
   app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
   app.route('/admin/access-policies', accessPolicyRoutes(routeDeps));
   app.route('/admin/purge', purgeRoutes(routeDeps));
+  app.all('/admin/*', requireRole('admin', 'auditor'));
 
   const handleError = async (error: unknown, c: Context<AppEnv>) => {
     let vaultError: VaultError = toVaultError(error);

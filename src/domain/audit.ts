@@ -18,6 +18,7 @@ export type AuditOperation =
   | 'access_policy.list'
   | 'access_policy.delete'
   | 'sweep'
+  | 'sweep.list'
   | 'request';
 
 /** What is known about the request before any decision: who, from where, under which request id. */

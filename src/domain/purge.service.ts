@@ -2,7 +2,7 @@ import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
 import { insertPurgeReceipts, purgeEntrySet, purgeEntrySetCounts, type PurgedRow } from '../storage/purge.repository';
 import type { SweepCounts } from '../storage/schema/index';
-import { finishSweepRun, previewDue, startSweepRun } from '../storage/sweep.repository';
+import { finishSweepRun, listSweepRuns, previewDue, startSweepRun } from '../storage/sweep.repository';
 import { withTransaction } from '../storage/transaction';
 import type { Clock } from './clock';
 import type { ReceiptSigner } from './purge-receipt';
@@ -156,4 +156,9 @@ export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext
   } catch {
     throw new UnavailableError('The sweep stopped on a storage failure; finished batches stay purged and the next sweep completes the rest.');
   }
+}
+
+/** GET /admin/purge/sweeps: the sweep record, newest first (audited like every read of evidence). */
+export async function listSweeps({ ctx, limit }: { ctx: ServiceContext; limit: number }) {
+  return runAudited(ctx, { operation: 'sweep.list' }, async (tx) => ({ result: await listSweepRuns(tx, limit), status: 200 }));
 }

@@ -40,5 +40,6 @@ export function auditTargetOf(method: string, path: string): AuditTarget {
     };
   }
   if (parts[0] === 'admin' && parts[1] === 'purge' && parts[2] === 'sweep') return { operation: 'sweep', purpose: null, externalId: null };
+  if (parts[0] === 'admin' && parts[1] === 'purge' && parts[2] === 'sweeps') return { operation: 'sweep.list', purpose: null, externalId: null };
   return { operation: 'request', purpose: null, externalId: null };
 }

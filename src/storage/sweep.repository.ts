@@ -29,6 +29,11 @@ export async function lastFinishedSweepRun(db: Db): Promise<SweepRunRow | undefi
   return rows[0];
 }
 
+/** Most recent runs first, including running and failed ones. */
+export async function listSweepRuns(db: Db, limit: number): Promise<SweepRunRow[]> {
+  return db.select().from(sweepRuns).orderBy(desc(sweepRuns.startedAt), desc(sweepRuns.id)).limit(limit);
+}
+
 export interface DueEntry {
   purpose: string;
   external_id: string;

@@ -24,6 +24,8 @@ const ROUTES: AuthRoute[] = [
   { method: 'GET', path: '/admin/access-policies/p1', role: 'admin' },
   { method: 'DELETE', path: '/admin/access-policies/p1', role: 'admin' },
   { method: 'GET', path: '/admin/access-policies', role: 'admin' },
+  { method: 'POST', path: '/admin/purge/sweep?dry_run=true', role: 'admin', operation: 'sweep' },
+  { method: 'GET', path: '/admin/purge/sweeps', role: 'evidence', operation: 'sweep.list' },
 ];
 
 describe('common auth on every route', () => {

@@ -103,6 +103,11 @@ describe('purge sweep', () => {
     expect(run).toMatchObject({ status: 'succeeded', purged_total: 4, trigger: 'api', actor_app: 'admin' });
     expect(run!.finished_at).not.toBeNull();
 
+    const listed = await vault.request('GET', '/admin/purge/sweeps?limit=5', { as: 'ops' });
+    expect(listed.status).toBe(200);
+    const { items } = (await listed.json()) as { items: Record<string, unknown>[] };
+    expect(items[0]).toMatchObject({ sweep_run_id: runId, status: 'succeeded', purged: 4, trigger: 'api', requested_by: 'admin', error: null });
+
     const again = await sweep(vault);
     expect(again.body).toMatchObject({ purged: 0 });
   });

@@ -2,16 +2,22 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestVault, randomKey, type AccessLogRecord, type TestVault } from './test-app';
 
-/** One protected route as a caller reaches it. `role: 'admin'` marks routes behind the admin gate. */
+/**
+ * One protected route as a caller reaches it. `role: 'admin'` marks routes behind the admin gate;
+ * `role: 'evidence'` marks reads open to admin and auditor. `operation` names its access-log operation
+ * when the policy-route convention does not apply.
+ */
 export interface AuthRoute {
   method: string;
   path: string;
   body?: unknown;
-  role?: 'admin';
+  role?: 'admin' | 'evidence';
+  operation?: string;
 }
 
 /** The access-log operation an admin route's refusal is recorded under (mirrors the route table). */
 function adminOperation(route: AuthRoute): string {
+  if (route.operation) return route.operation;
   const parts = route.path.split('/').slice(1);
   const kind = parts[1] === 'retention-policies' ? 'retention_policy' : 'access_policy';
   const m = route.method.toUpperCase();
@@ -137,7 +143,24 @@ export function runCommonAuthTests(routes: readonly AuthRoute[]) {
       expect(rows.map((r) => [r.operation, r.granted, r.status])).toEqual([['authenticate', false, 401]]);
     });
 
-    if (route.role === 'admin') {
+    if (route.role === 'evidence') {
+      it('refuses an app without the admin or auditor role with 403', async () => {
+        const { res, requestId } = await send(route, vault.keys.pay!);
+        await expectProblem(res, 403, requestId, route.method);
+        const rows = await rowsFor(requestId);
+        expect(rows).toHaveLength(1);
+        expect(rows[0]).toMatchObject({ operation: adminOperation(route), app: 'pay', granted: false, status: 403 });
+      });
+
+      it('lets the auditor and the admin through (positive control)', async () => {
+        for (const who of ['auditor-app', 'admin']) {
+          const { res, requestId } = await send(route, vault.keys[who]!);
+          expect([401, 403]).not.toContain(res.status);
+          const rows = await rowsFor(requestId);
+          expect(rows.map((r) => [r.app, r.operation])).toEqual([[who, adminOperation(route)]]);
+        }
+      });
+    } else if (route.role === 'admin') {
       it('refuses a non-admin app with 403 and audits the denial under its app', async () => {
         const { res, requestId } = await send(route, vault.keys.pay!);
         const body = await expectProblem(res, 403, requestId, route.method);

@@ -4,11 +4,13 @@ import { getAccessPolicy, listAccess, putAccessPolicy, removeAccessPolicy } from
 import type { AppEnv } from '../app-env';
 import { serviceContext, type RouteDeps } from '../service-context';
 import { requireJson, validate } from '../validate';
+import { requireRole } from '../require-role';
 import { accessPolicyBodySchema, accessPolicyDto, policyNameParam } from '../schemas/policy.schemas';
 
-/** /admin/access-policies (admin role enforced by the parent router). */
+/** /admin/access-policies (admin only). */
 export function accessPolicyRoutes(deps: RouteDeps) {
   const app = new Hono<AppEnv>();
+  app.use('*', requireRole('admin'));
 
   app.get('/', async (c) => {
     const policies = await listAccess({ ctx: serviceContext(c, deps) });

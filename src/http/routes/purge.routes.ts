@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requestSweep } from '../../domain/purge.service';
+import { listSweeps, requestSweep } from '../../domain/purge.service';
+import { requireRole } from '../require-role';
 import type { AppEnv } from '../app-env';
 import { serviceContext, type RouteDeps } from '../service-context';
 import { validate } from '../validate';
@@ -12,10 +13,12 @@ export const sweepQuerySchema = z
   })
   .strict();
 
-/** /admin/purge (admin role enforced by the parent router). */
+export const sweepListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict();
+
+/** /admin/purge: sweeping is for admins; reading the sweep record is evidence, so auditors may too. */
 export function purgeRoutes(deps: RouteDeps) {
   const app = new Hono<AppEnv>();
-  app.post('/sweep', validate('query', sweepQuerySchema), async (c) => {
+  app.post('/sweep', requireRole('admin'), validate('query', sweepQuerySchema), async (c) => {
     const q = c.req.valid('query');
     const out = await requestSweep({ ctx: serviceContext(c, deps), dryRun: q.dry_run, limit: q.limit });
     if (out.dryRun) {
@@ -34,6 +37,23 @@ export function purgeRoutes(deps: RouteDeps) {
       finished_at: r.finishedAt.toISOString(),
       purged: r.purged,
       counts: r.counts,
+    });
+  });
+  app.get('/sweeps', requireRole('admin', 'auditor'), validate('query', sweepListQuerySchema), async (c) => {
+    const runs = await listSweeps({ ctx: serviceContext(c, deps), limit: c.req.valid('query').limit });
+    return c.json({
+      items: runs.map((r) => ({
+        sweep_run_id: r.id,
+        started_at: r.startedAt.toISOString(),
+        finished_at: r.finishedAt?.toISOString() ?? null,
+        trigger: r.trigger,
+        requested_by: r.actorApp,
+        status: r.status,
+        purged: r.purgedTotal,
+        counts: r.counts,
+        error: r.error,
+      })),
+      next_cursor: null,
     });
   });
   return app;

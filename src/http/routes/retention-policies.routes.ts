@@ -3,12 +3,14 @@ import { getRetentionPolicy, listRetention, putRetentionPolicy, removeRetentionP
 import type { AppEnv } from '../app-env';
 import { serviceContext, type RouteDeps } from '../service-context';
 import { requireJson, validate } from '../validate';
+import { requireRole } from '../require-role';
 import { retentionBodySchema, retentionDto } from '../schemas/policy.schemas';
 import { purposeParam } from '../schemas/vault.schemas';
 
-/** /admin/retention-policies (admin role enforced by the parent router). */
+/** /admin/retention-policies (admin only). */
 export function retentionPolicyRoutes(deps: RouteDeps) {
   const app = new Hono<AppEnv>();
+  app.use('*', requireRole('admin'));
 
   app.get('/', async (c) => {
     const policies = await listRetention({ ctx: serviceContext(c, deps) });
