@@ -18,6 +18,7 @@ import { requestId } from './http/request-id';
 import { requestLog } from './http/request-log';
 import { requireRole } from './http/require-role';
 import { accessPolicyRoutes } from './http/routes/access-policies.routes';
+import { auditRoutes } from './http/routes/audit.routes';
 import { healthRoutes } from './http/routes/health.routes';
 import { purgeRoutes } from './http/routes/purge.routes';
 import { retentionPolicyRoutes } from './http/routes/retention-policies.routes';
@@ -91,6 +92,10 @@ export function createApp(deps: AppDeps) {
   app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
   app.route('/admin/access-policies', accessPolicyRoutes(routeDeps));
   app.route('/admin/purge', purgeRoutes(routeDeps));
+  app.route(
+    '/admin',
+    auditRoutes({ ...routeDeps, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } }),
+  );
   app.all('/admin/*', requireRole('admin', 'auditor'));
 
   const handleError = async (error: unknown, c: Context<AppEnv>) => {

@@ -8,6 +8,8 @@ import { systemClock } from './domain/clock';
 import { createApiKeyAuthenticator } from './http/auth/api-key';
 import { apiKeyApps } from './http/auth/apps';
 import { checkSchedule, startSweeper } from './jobs/sweeper';
+import { startSealer } from './jobs/sealer';
+import { verifyAuditTrail } from './domain/audit.service';
 import { installShutdown } from './lifecycle/shutdown';
 import { createLogger, type Logger } from './logging/logger';
 import { openDatabase } from './storage/database';
@@ -24,6 +26,7 @@ Commands:
   serve      start the HTTP API (default): migrate, then listen
   migrate    apply pending database migrations and exit
   hash-key   read an API key on stdin, print the key_sha256 line for [[auth.apps]]
+  verify-audit  recompute the audit trail's seals; print the report; exit 0 intact, 2 tampered
 
 Options:
   --config FILE   TOML configuration (every key can be overridden by VSQL_VAULT_<SECTION>_<KEY>)
@@ -35,7 +38,7 @@ Environment:
 `;
 
 interface Cli {
-  command: 'serve' | 'migrate' | 'hash-key' | 'help' | 'version';
+  command: 'serve' | 'migrate' | 'hash-key' | 'verify-audit' | 'help' | 'version';
   configPath?: string;
 }
 
@@ -50,7 +53,7 @@ function parseArgs(argv: string[]): Cli {
       if (!path) throw new ConfigError('--config needs a file path');
       cli.configPath = path;
     } else if (arg.startsWith('--config=')) cli.configPath = arg.slice('--config='.length);
-    else if (arg === 'serve' || arg === 'migrate' || arg === 'hash-key') cli.command = arg;
+    else if (arg === 'serve' || arg === 'migrate' || arg === 'hash-key' || arg === 'verify-audit') cli.command = arg;
     else throw new ConfigError(`unknown argument '${arg}' (see --help)`);
   }
   return cli;
@@ -117,6 +120,10 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     },
     { intervalHours: config.purge.sweep_interval_hours, ...(config.purge.schedule && { schedule: config.purge.schedule }) },
   );
+  const sealer = startSealer(
+    { db: database.db, clock: systemClock, logger: log, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } },
+    config.audit.seal_interval_seconds,
+  );
   server.on('error', (error) => {
     logger.error('listener failed', { error: error.message });
     process.exit(1);
@@ -128,6 +135,7 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     },
     steps: [
       { name: 'stop sweeper', run: () => sweeper.stop() },
+      { name: 'stop sealer', run: () => sealer.stop() },
       { name: 'close listener', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
       { name: 'close database', run: () => database.close() },
     ],
@@ -165,6 +173,18 @@ async function main(argv: string[]): Promise<void> {
         const receiptSigner = loadReceiptSigner(config);
   await runMigrations(config.storage.database_url);
         logger.info('migrations applied', { database: config.storage.database_url.split(':')[0] });
+        return;
+      }
+      case 'verify-audit': {
+        const config = loadConfig(cli.configPath ? { path: cli.configPath } : {});
+        const database = await openDatabase(config.storage.database_url, { poolMax: 2 });
+        try {
+          const report = await verifyAuditTrail({ db: database.db, clock: systemClock });
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          process.exitCode = report.status === 'intact' ? 0 : 2;
+        } finally {
+          await database.close();
+        }
         return;
       }
       case 'serve':

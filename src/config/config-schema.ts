@@ -68,6 +68,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    audit: z
+      .object({
+        seal_interval_seconds: z.number().int().min(1).max(86_400).default(60),
+        seal_grace_seconds: z.number().int().min(1).max(86_400).default(300),
+        seal_max_rows: z.number().int().min(100).max(1_000_000).default(100_000),
+      })
+      .strict()
+      .prefault({}),
     metrics: z
       .object({
         enabled: z.boolean().default(false),
@@ -93,4 +101,4 @@ export const configSchema = z
   });
 
 export type VaultConfig = z.infer<typeof configSchema>;
-export const CONFIG_SECTIONS = ['server', 'storage', 'auth', 'purge', 'limits', 'metrics', 'log'] as const;
+export const CONFIG_SECTIONS = ['server', 'storage', 'auth', 'purge', 'audit', 'limits', 'metrics', 'log'] as const;

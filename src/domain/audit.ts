@@ -19,6 +19,11 @@ export type AuditOperation =
   | 'access_policy.delete'
   | 'sweep'
   | 'sweep.list'
+  | 'audit.verify'
+  | 'audit.seal'
+  | 'access_log.read'
+  | 'purge_log.read'
+  | 'compliance.report'
   | 'request';
 
 /** What is known about the request before any decision: who, from where, under which request id. */

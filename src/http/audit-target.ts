@@ -41,5 +41,10 @@ export function auditTargetOf(method: string, path: string): AuditTarget {
   }
   if (parts[0] === 'admin' && parts[1] === 'purge' && parts[2] === 'sweep') return { operation: 'sweep', purpose: null, externalId: null };
   if (parts[0] === 'admin' && parts[1] === 'purge' && parts[2] === 'sweeps') return { operation: 'sweep.list', purpose: null, externalId: null };
+  if (parts[0] === 'admin' && parts[1] === 'access-log') return { operation: 'access_log.read', purpose: null, externalId: null };
+  if (parts[0] === 'admin' && parts[1] === 'purge-log') return { operation: 'purge_log.read', purpose: null, externalId: null };
+  if (parts[0] === 'admin' && parts[1] === 'audit' && parts[2] === 'verify') return { operation: 'audit.verify', purpose: null, externalId: null };
+  if (parts[0] === 'admin' && parts[1] === 'audit' && parts[2] === 'seal') return { operation: 'audit.seal', purpose: null, externalId: null };
+  if (parts[0] === 'compliance' && parts[1] === 'report') return { operation: 'compliance.report', purpose: null, externalId: null };
   return { operation: 'request', purpose: null, externalId: null };
 }

@@ -26,6 +26,10 @@ const ROUTES: AuthRoute[] = [
   { method: 'GET', path: '/admin/access-policies', role: 'admin' },
   { method: 'POST', path: '/admin/purge/sweep?dry_run=true', role: 'admin', operation: 'sweep' },
   { method: 'GET', path: '/admin/purge/sweeps', role: 'evidence', operation: 'sweep.list' },
+  { method: 'GET', path: '/admin/access-log', role: 'evidence', operation: 'access_log.read' },
+  { method: 'GET', path: '/admin/purge-log', role: 'evidence', operation: 'purge_log.read' },
+  { method: 'GET', path: '/admin/audit/verify', role: 'evidence', operation: 'audit.verify' },
+  { method: 'POST', path: '/admin/audit/seal', role: 'admin', operation: 'audit.seal' },
 ];
 
 describe('common auth on every route', () => {

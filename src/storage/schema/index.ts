@@ -6,3 +6,4 @@ export * from './access-log';
 export * from './purge-log';
 export * from './sweep-runs';
 export * from './purge-receipts';
+export * from './audit-seals';

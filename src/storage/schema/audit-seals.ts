@@ -1,0 +1,50 @@
+import { bigint, customType, integer, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { vaultSchema } from './vault-schema';
+
+/** A PostgreSQL int8multirange, carried as its text form ("{[1,101)}"). */
+const int8multirange = customType<{ data: string; driverData: string }>({
+  dataType: () => 'int8multirange',
+});
+
+/** bytea, carried as a Buffer. */
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => Buffer.from(value),
+});
+
+/**
+ * Tamper evidence for the append-only logs, sealed in batches off the hot path. Each seal covers a set
+ * of row ids of one log (`covered`), stores a 16-byte SHA-256 prefix per covered row (`digests`, in id
+ * order, so a verifier can name the first row that changed), and chains: hash = SHA-256(prev_hash ‖
+ * digests). `covered_total` is everything sealed or closed so far; ids below it that appear later are
+ * evidence of insertion after the fact.
+ */
+export const auditSeals = vaultSchema.table(
+  'audit_seals',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    log: text().notNull(),
+    sealNo: integer().notNull(),
+    sealedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+    firstId: bigint({ mode: 'number' }),
+    lastId: bigint({ mode: 'number' }),
+    rowCount: integer().notNull(),
+    covered: int8multirange().notNull(),
+    coveredTotal: int8multirange().notNull(),
+    digests: bytea().notNull(),
+    prevHash: text().notNull(),
+    hash: text().notNull(),
+  },
+  (t) => [uniqueIndex('audit_seals_log_seal_no_key').on(t.log, t.sealNo)],
+);
+
+/** Each run of the audit verifier, so the compliance report can state when the trail was last proven intact. */
+export const auditVerifications = vaultSchema.table('audit_verifications', {
+  id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  verifiedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+  status: text().notNull(),
+  rowsChecked: bigint({ mode: 'number' }).notNull(),
+  report: text().notNull(),
+});
+
+export type AuditSealRow = typeof auditSeals.$inferSelect;
