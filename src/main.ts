@@ -13,7 +13,7 @@ import { verifyAuditTrail } from './domain/audit.service';
 import { installShutdown } from './lifecycle/shutdown';
 import { createLogger, type Logger } from './logging/logger';
 import { openDatabase } from './storage/database';
-import { runMigrations } from './storage/migrate';
+import { pendingMigrationCount, runMigrations } from './storage/migrate';
 
 declare const VSQL_VAULT_VERSION: string | undefined;
 const version = typeof VSQL_VAULT_VERSION === 'string' ? VSQL_VAULT_VERSION : 'dev';
@@ -90,8 +90,15 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     if (problem) throw new ConfigError(`purge.schedule: not a valid cron expression: ${problem}`);
   }
   const receiptSigner = loadReceiptSigner(config);
-  await runMigrations(config.storage.database_url);
+  if (config.storage.migrate_on_start) await runMigrations(config.storage.database_url);
   const database = await openDatabase(config.storage.database_url, { poolMax: config.storage.pool_max });
+  if (!config.storage.migrate_on_start) {
+    const pending = await pendingMigrationCount(database.db);
+    if (pending > 0) {
+      await database.close();
+      throw new ConfigError(`the database lacks ${pending} migration(s); run \`vsql-vault migrate\` as the schema owner first (storage.migrate_on_start = false)`);
+    }
+  }
   let draining = false;
   const app = createApp({
     config,

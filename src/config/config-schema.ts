@@ -37,6 +37,7 @@ export const configSchema = z
           .regex(/^(postgres(ql)?:\/\/|pglite:\/\/.+)/, 'expected postgres://…, postgresql://…, pglite://PATH or pglite://memory')
           .default('pglite://./vault-data'),
         pool_max: z.number().int().min(1).max(100).default(5),
+        migrate_on_start: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
+import type { Db } from './database';
+import { queryRows } from './raw';
 import { fileURLToPath } from 'node:url';
 import { parseDatabaseUrl } from './database';
 import type { PGlite } from '@electric-sql/pglite';
@@ -51,4 +54,20 @@ export async function runMigrations(url: string, options: { pglite?: PGlite } = 
   } finally {
     if (!options.pglite) await client.close();
   }
+}
+
+/**
+ * How many shipped migrations the database has not applied. A vault serving with a least-privilege role
+ * (storage.migrate_on_start = false) checks this instead of migrating, and refuses to serve an old schema.
+ */
+export async function pendingMigrationCount(db: Db): Promise<number> {
+  const journal = JSON.parse(readFileSync(`${migrationsDir()}/meta/_journal.json`, 'utf8')) as { entries: unknown[] };
+  let applied = 0;
+  try {
+    const rows = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    applied = rows[0]?.n ?? 0;
+  } catch {
+    applied = 0;
+  }
+  return Math.max(0, journal.entries.length - applied);
 }

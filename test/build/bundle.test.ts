@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,13 +79,26 @@ describe('the bundle in dist/ runs alone', () => {
   it('stores and retrieves through a real listener, then stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     let url = `pglite://${join(dir, 'vault-data')}`;
+    const extraEnv: Record<string, string> = {};
     if (process.env.VAULT_TEST_DATABASE_URL) {
+      // On PostgreSQL, serve the way docs/database-roles.sql says production should: a least-privilege
+      // role that cannot change the schema or the evidence, with migrations run beforehand by the owner.
       db = await openTestDatabase();
-      url = db.url;
+      await db.exec(readFileSync(join(root, 'docs/database-roles.sql'), 'utf8'));
+      const restricted = new URL(db.url);
+      restricted.username = 'vsql_vault';
+      url = restricted.toString();
+      extraEnv.VSQL_VAULT_STORAGE_MIGRATE_ON_START = 'false';
     }
     child = spawn(process.execPath, ['server.mjs'], {
       cwd: dir,
-      env: { PATH: process.env.PATH, VSQL_VAULT_API_KEY: 'bundle-test-key', VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}`, VSQL_VAULT_STORAGE_DATABASE_URL: url },
+      env: {
+        PATH: process.env.PATH,
+        VSQL_VAULT_API_KEY: 'bundle-test-key',
+        VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}`,
+        VSQL_VAULT_STORAGE_DATABASE_URL: url,
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (out += d));
@@ -106,9 +119,24 @@ describe('the bundle in dist/ runs alone', () => {
     expect(get.status).toBe(200);
     expect(((await get.json()) as { encrypted_value: string }).encrypted_value).toBe('opaque-ciphertext-bytes');
 
+    const del = await fetch(`${base}/vault/card/bundle-1`, { method: 'DELETE', headers });
+    expect(del.status).toBe(200);
+    const sealed = await fetch(`${base}/admin/audit/seal`, { method: 'POST', headers });
+    expect(sealed.status).toBe(200);
+
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
     expect(code).toBe(0);
+
+    // The CLI verifies the same trail after the server stopped (PGlite's data dir is free again).
+    const verify = execFileSync(process.execPath, ['server.mjs', 'verify-audit'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, VSQL_VAULT_STORAGE_DATABASE_URL: url },
+    });
+    const report = JSON.parse(verify) as { status: string; logs: { log: string; rows_checked: number }[] };
+    expect(report.status).toBe('intact');
+    expect(report.logs.find((l) => l.log === 'access_log')!.rows_checked).toBeGreaterThanOrEqual(5);
     const lines = out.trim().split('\n').filter((l) => l.startsWith('{'));
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(out).not.toContain('opaque-ciphertext-bytes');

@@ -24,6 +24,8 @@ export interface TestDatabase extends Database {
   url: string;
   /** Raw SQL, for assertions and for setting up faults; returns rows. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** A whole SQL script (several statements, DO blocks), as psql would run it. */
+  exec(script: string): Promise<void>;
 }
 
 /**
@@ -55,6 +57,9 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       ...database,
       url: dbUrl.toString(),
       query: async <T>(text: string, params: unknown[] = []) => (await raw.unsafe(text, params as never[])) as unknown as T[],
+      exec: async (script: string) => {
+        await raw.unsafe(script).simple();
+      },
       close: async () => {
         await database.close();
         await raw.end();
@@ -72,5 +77,8 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     ...database,
     url: 'pglite://memory',
     query: async <T>(text: string, params: unknown[] = []) => (await pglite.query<T>(text, params)).rows,
+    exec: async (script: string) => {
+      await pglite.exec(script);
+    },
   };
 }

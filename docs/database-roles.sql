@@ -1,0 +1,27 @@
+-- Least privilege for a production vault (PostgreSQL). Run as the owner of the vault schema, after
+-- `vsql-vault migrate` (which the owner runs). The serving role can read and write entries and policies,
+-- but can only INSERT and SELECT the evidence tables; the append-only triggers refuse changes to them
+-- for every role anyway. Serve with this role and `storage.migrate_on_start = false`.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vsql_vault') THEN
+    CREATE ROLE vsql_vault LOGIN;
+  END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA vault TO vsql_vault;
+GRANT USAGE ON SCHEMA drizzle TO vsql_vault;
+GRANT SELECT ON drizzle.__drizzle_migrations TO vsql_vault;
+
+-- State the vault governs.
+GRANT SELECT, INSERT, UPDATE, DELETE ON vault.entries TO vsql_vault;
+GRANT SELECT, INSERT, UPDATE, DELETE ON vault.retention_policies, vault.access_policies TO vsql_vault;
+GRANT SELECT, INSERT, UPDATE ON vault.sweep_runs TO vsql_vault;
+
+-- Evidence: append and read only.
+GRANT SELECT, INSERT ON vault.access_log, vault.purge_log, vault.purge_receipts,
+  vault.audit_seals, vault.audit_verifications TO vsql_vault;
+
+-- Identity columns draw from these sequences.
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA vault TO vsql_vault;
