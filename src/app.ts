@@ -4,7 +4,10 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { VaultConfig } from './config/config-schema';
 import type { Clock } from './domain/clock';
 import { NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
+import type { TLSSocket } from 'node:tls';
 import type { Principal } from './domain/principal';
+import type { FailureLimiter } from './http/auth/failure-limiter';
+import type { MtlsResult } from './http/auth/mtls';
 import type { ReceiptSigner } from './domain/purge-receipt';
 import { describeError } from './domain/service-context';
 import type { Logger } from './logging/logger';
@@ -16,9 +19,11 @@ import { clientAddress } from './http/client-address';
 import { renderProblem, toVaultError } from './http/problem';
 import { requestId } from './http/request-id';
 import { requestLog } from './http/request-log';
+import { boundPath, requestTimeout } from './http/request-bounds';
 import { requireRole } from './http/require-role';
 import { accessPolicyRoutes } from './http/routes/access-policies.routes';
 import { auditRoutes } from './http/routes/audit.routes';
+import { complianceRoutes } from './http/routes/compliance.routes';
 import { healthRoutes } from './http/routes/health.routes';
 import { purgeRoutes } from './http/routes/purge.routes';
 import { retentionPolicyRoutes } from './http/routes/retention-policies.routes';
@@ -32,6 +37,12 @@ export interface AppDeps {
   clock: Clock;
   /** Resolves an API key to its Principal (see http/auth/api-key.ts). */
   apiKey: (presented: string) => Principal | undefined;
+  /** Verifies bearer tokens when [auth.jwt] is configured (see http/auth/jwt.ts). */
+  jwt?: (token: string) => Promise<Principal>;
+  /** Reads a verified client certificate on a TLS connection (see http/auth/mtls.ts). */
+  mtls?: (socket: TLSSocket | undefined) => MtlsResult;
+  /** Per-replica counter of failed authentications per client address. */
+  limiter?: FailureLimiter;
   /** Signs purge receipts; its public key is served at /.well-known/jwks.json. */
   receiptSigner?: ReceiptSigner;
   /** True while shutting down: /health answers 503 so load balancers stop sending traffic. */
@@ -42,8 +53,8 @@ export interface AppDeps {
 const BODY_ENVELOPE_BYTES = 16 * 1024;
 
 /**
- * Builds the HTTP app from its dependencies; no I/O happens here. Order: request id → client address →
- * secure headers → authenticate → body limit → role gate → routes. Every error leaves through one
+ * Builds the HTTP app from its dependencies; no I/O happens here. Order: request id → request log → client address →
+ * secure headers → path bound → timeout → authenticate → body limit → role gate → routes. Every error leaves through one
  * renderer; a refusal no verb recorded is audited on the way out, and if that write fails the answer is 503.
  */
 export function createApp(deps: AppDeps) {
@@ -66,10 +77,23 @@ export function createApp(deps: AppDeps) {
       listMaxLimit: config.limits.list_max_limit,
     },
   };
-  const problemOptions = { apiKeyHeader: config.auth.api_key_header };
+  const apiKeyChallenge = `ApiKey realm="vsql-vault", header="${config.auth.api_key_header}"`;
+  const problemOptions = { challenge: deps.jwt ? `Bearer realm="vsql-vault", ${apiKeyChallenge}` : apiKeyChallenge };
 
   const app = new Hono<AppEnv>();
-  app.use('*', requestId(), requestLog(logger), clientAddress(), secureHeaders({ strictTransportSecurity: false, crossOriginResourcePolicy: 'same-origin' }));
+  app.use(
+    '*',
+    requestId(),
+    requestLog(logger),
+    clientAddress(),
+    secureHeaders({
+      strictTransportSecurity: config.server.tls_cert_file ? 'max-age=31536000' : false,
+      crossOriginResourcePolicy: 'same-origin',
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    }),
+    boundPath(config.server.max_path_bytes),
+    requestTimeout(config.server.request_timeout_ms),
+  );
   // Public keys only: an assessor verifies purge receipts offline against this set.
   app.get('/.well-known/jwks.json', (c) => {
     c.header('Cache-Control', 'public, max-age=300');
@@ -79,7 +103,13 @@ export function createApp(deps: AppDeps) {
   // Authentication first (it reads only headers), so an anonymous caller learns nothing, not even a size limit.
   app.use(
     '*',
-    authenticate({ apiKeyHeader: config.auth.api_key_header, apiKey: deps.apiKey }),
+    authenticate({
+      apiKeyHeader: config.auth.api_key_header,
+      apiKey: deps.apiKey,
+      ...(deps.jwt && { jwt: deps.jwt }),
+      ...(deps.mtls && { mtls: deps.mtls }),
+      ...(deps.limiter && { limiter: deps.limiter }),
+    }),
     bodyLimit({
       maxSize: config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES,
       onError: () => {
@@ -92,6 +122,7 @@ export function createApp(deps: AppDeps) {
   app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
   app.route('/admin/access-policies', accessPolicyRoutes(routeDeps));
   app.route('/admin/purge', purgeRoutes(routeDeps));
+  app.route('/compliance', complianceRoutes(routeDeps));
   app.route(
     '/admin',
     auditRoutes({ ...routeDeps, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } }),

@@ -1,4 +1,3 @@
-import { serve } from '@hono/node-server';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createReceiptSigner, type ReceiptSigner } from './domain/purge-receipt';
@@ -7,6 +6,11 @@ import { loadConfig, ConfigError } from './config/load-config';
 import { systemClock } from './domain/clock';
 import { createApiKeyAuthenticator } from './http/auth/api-key';
 import { apiKeyApps } from './http/auth/apps';
+import { createFailureLimiter } from './http/auth/failure-limiter';
+import { createJwtAuthenticator } from './http/auth/jwt';
+import { createMtlsAuthenticator } from './http/auth/mtls';
+import { startListener, type Listening } from './server';
+import type { Principal } from './domain/principal';
 import { checkSchedule, startSweeper } from './jobs/sweeper';
 import { startSealer } from './jobs/sealer';
 import { verifyAuditTrail } from './domain/audit.service';
@@ -81,17 +85,40 @@ function loadReceiptSigner(config: ReturnType<typeof loadConfig>): ReceiptSigner
   }
 }
 
-async function serveCommand(configPath: string | undefined, logger: Logger): Promise<void> {
+/** The credentials the vault accepts, built once at start-up from configuration. */
+function buildAuthenticators(config: ReturnType<typeof loadConfig>) {
+  const apps = apiKeyApps(config, process.env);
+  let jwt: ((token: string) => Promise<Principal>) | undefined;
+  if (config.auth.jwt) {
+    try {
+      jwt = createJwtAuthenticator(config.auth.jwt, process.env);
+    } catch (error) {
+      throw new ConfigError(`auth.jwt: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  return {
+    apps,
+    apiKey: createApiKeyAuthenticator(apps),
+    ...(jwt && { jwt }),
+    ...(config.server.tls_client_ca_file && { mtls: createMtlsAuthenticator(config.auth.mtls) }),
+    limiter: createFailureLimiter({ limit: config.auth.failure_limit, windowSeconds: config.auth.failure_window_seconds }),
+  };
+}
+
+async function serveCommand(configPath: string | undefined): Promise<void> {
   const config = loadConfig(configPath ? { path: configPath } : {});
   const log = createLogger({ level: config.log.level });
-  const apps = apiKeyApps(config, process.env);
+  const { apps, ...auth } = buildAuthenticators(config);
   if (config.purge.schedule) {
     const problem = checkSchedule(config.purge.schedule);
     if (problem) throw new ConfigError(`purge.schedule: not a valid cron expression: ${problem}`);
   }
   const receiptSigner = loadReceiptSigner(config);
-  if (config.storage.migrate_on_start) await runMigrations(config.storage.database_url);
-  const database = await openDatabase(config.storage.database_url, { poolMax: config.storage.pool_max });
+  const database = await openDatabase(config.storage.database_url, {
+    poolMax: config.storage.pool_max,
+    statementTimeoutMs: config.server.request_timeout_ms,
+  });
+  if (config.storage.migrate_on_start) await runMigrations(config.storage.database_url, database.pglite ? { pglite: database.pglite } : {});
   if (!config.storage.migrate_on_start) {
     const pending = await pendingMigrationCount(database.db);
     if (pending > 0) {
@@ -105,15 +132,26 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     database,
     logger: log,
     clock: systemClock,
-    apiKey: createApiKeyAuthenticator(apps),
+    ...auth,
     isDraining: () => draining,
     ...(receiptSigner && { receiptSigner }),
   });
-  const sep = config.server.listen_addr.lastIndexOf(':');
-  const hostname = config.server.listen_addr.slice(0, sep).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(config.server.listen_addr.slice(sep + 1));
-  const server = serve({ fetch: app.fetch, hostname, port }, (info) => {
-    log.info('listening', { address: info.address, port: info.port, driver: database.driver, apps: apps.map((a) => a.name) });
+  let listening: Listening;
+  try {
+    listening = await startListener(app.fetch, config);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const { server } = listening;
+  log.info('listening', {
+    address: listening.address,
+    port: listening.port,
+    tls: listening.tls,
+    client_certificates: config.server.tls_client_ca_file ? (config.server.require_client_cert ? 'required' : 'optional') : 'off',
+    jwt: Boolean(config.auth.jwt),
+    driver: database.driver,
+    apps: apps.map((a) => a.name),
   });
   const sweeper = startSweeper(
     {
@@ -132,7 +170,7 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
     config.audit.seal_interval_seconds,
   );
   server.on('error', (error) => {
-    logger.error('listener failed', { error: error.message });
+    log.error('listener failed', { error: error.message });
     process.exit(1);
   });
   installShutdown({
@@ -141,9 +179,9 @@ async function serveCommand(configPath: string | undefined, logger: Logger): Pro
       draining = true;
     },
     steps: [
+      { name: 'close listener and drain requests', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
       { name: 'stop sweeper', run: () => sweeper.stop() },
       { name: 'stop sealer', run: () => sealer.stop() },
-      { name: 'close listener', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
       { name: 'close database', run: () => database.close() },
     ],
     deadlineMs: config.server.request_timeout_ms + 5000,
@@ -177,8 +215,7 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'migrate': {
         const config = loadConfig(cli.configPath ? { path: cli.configPath } : {});
-        const receiptSigner = loadReceiptSigner(config);
-  await runMigrations(config.storage.database_url);
+        await runMigrations(config.storage.database_url);
         logger.info('migrations applied', { database: config.storage.database_url.split(':')[0] });
         return;
       }
@@ -195,7 +232,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       case 'serve':
-        await serveCommand(cli.configPath, logger);
+        await serveCommand(cli.configPath);
         return;
     }
   } catch (error) {

@@ -20,6 +20,48 @@ const app = z
   })
   .strict();
 
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const HMAC = ['HS256', 'HS384', 'HS512'] as const;
+
+/** [auth.jwt]: bearer tokens verified against a JWKS (URL or file) or, only when configured, an HMAC secret. */
+const jwt = z
+  .object({
+    jwks_url: z.url({ protocol: /^https?$/ }).optional(),
+    jwks_file: z.string().min(1).optional(),
+    hmac_secret_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+    issuer: stringOrList,
+    audience: stringOrList,
+    algorithms: z.array(z.enum([...ASYMMETRIC, ...HMAC])).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+    clock_tolerance_seconds: z.number().int().min(0).max(300).default(30),
+    app_claim: z.string().min(1).optional(),
+    roles_claim: z.string().min(1).default('vault_roles'),
+    purposes_claim: z.string().min(1).default('vault_purposes'),
+    jwks_cooldown_seconds: z.number().int().min(0).max(3600).default(30),
+  })
+  .strict()
+  .superRefine((j, ctx) => {
+    const sources = [j.jwks_url, j.jwks_file, j.hmac_secret_env].filter(Boolean).length;
+    if (sources !== 1) ctx.addIssue({ code: 'custom', path: ['jwks_url'], message: 'set exactly one of jwks_url, jwks_file, hmac_secret_env' });
+    const hmac = j.algorithms.filter((a) => (HMAC as readonly string[]).includes(a));
+    if (j.hmac_secret_env && hmac.length !== j.algorithms.length) {
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'with hmac_secret_env, list only HS256/HS384/HS512' });
+    }
+    if (!j.hmac_secret_env && hmac.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HMAC algorithms need hmac_secret_env' });
+    }
+  });
+
+/** [auth.mtls]: who a verified client certificate is. */
+const mtls = z
+  .object({
+    app_from: z.enum(['cn', 'san-uri']).default('cn'),
+    admin_apps: z.array(z.string().regex(APP_NAME_PATTERN)).default([]),
+    auditor_apps: z.array(z.string().regex(APP_NAME_PATTERN)).default([]),
+    purposes: z.record(z.string().regex(APP_NAME_PATTERN), z.array(z.string().regex(PURPOSE_PATTERN))).default({}),
+  })
+  .strict();
+
 /** Mirrors the TOML sections. `.strict()` everywhere: an unknown key is a mistake worth stopping for. */
 export const configSchema = z
   .object({
@@ -27,8 +69,26 @@ export const configSchema = z
       .object({
         listen_addr: listenAddr.default('127.0.0.1:8443'),
         request_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
+        tls_cert_file: z.string().min(1).optional(),
+        tls_key_file: z.string().min(1).optional(),
+        tls_client_ca_file: z.string().min(1).optional(),
+        require_client_cert: z.boolean().default(false),
+        allow_plaintext: z.boolean().default(false),
+        max_header_bytes: z.number().int().min(1024).max(65_536).default(16_384),
+        max_path_bytes: z.number().int().min(256).max(16_384).default(2048),
       })
       .strict()
+      .superRefine((s, ctx) => {
+        if (Boolean(s.tls_cert_file) !== Boolean(s.tls_key_file)) {
+          ctx.addIssue({ code: 'custom', path: [s.tls_cert_file ? 'tls_key_file' : 'tls_cert_file'], message: 'tls_cert_file and tls_key_file go together' });
+        }
+        if ((s.tls_client_ca_file || s.require_client_cert) && !s.tls_cert_file) {
+          ctx.addIssue({ code: 'custom', path: ['tls_client_ca_file'], message: 'client certificates need the TLS listener (tls_cert_file, tls_key_file)' });
+        }
+        if (s.require_client_cert && !s.tls_client_ca_file) {
+          ctx.addIssue({ code: 'custom', path: ['require_client_cert'], message: 'require_client_cert needs tls_client_ca_file' });
+        }
+      })
       .prefault({}),
     storage: z
       .object({
@@ -46,6 +106,10 @@ export const configSchema = z
         api_key_header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'expected an HTTP header name').default('X-Vault-Key'),
         api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').default('VSQL_VAULT_API_KEY'),
         apps: z.array(app).default([]),
+        jwt: jwt.optional(),
+        mtls: mtls.optional(),
+        failure_limit: z.number().int().min(1).max(100_000).default(20),
+        failure_window_seconds: z.number().int().min(1).max(86_400).default(60),
       })
       .strict()
       .prefault({}),
@@ -94,6 +158,9 @@ export const configSchema = z
   .strict()
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
+    if (config.auth.mtls && !config.server.tls_client_ca_file) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'mtls'], message: '[auth.mtls] needs server.tls_client_ca_file' });
+    }
     config.auth.apps.forEach((a, i) => {
       if (a.name === 'admin') ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'name'], message: "'admin' is reserved for the api_key_env key" });
       if (seen.has(a.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'name'], message: `duplicate app name '${a.name}'` });
@@ -103,3 +170,13 @@ export const configSchema = z
 
 export type VaultConfig = z.infer<typeof configSchema>;
 export const CONFIG_SECTIONS = ['server', 'storage', 'auth', 'purge', 'audit', 'limits', 'metrics', 'log'] as const;
+
+/** host:port → parts; IPv6 hosts come in brackets. */
+export function splitListenAddr(listen: string): { host: string; port: number } {
+  const sep = listen.lastIndexOf(':');
+  return { host: listen.slice(0, sep).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(sep + 1)) };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

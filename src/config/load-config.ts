@@ -10,6 +10,8 @@ export class ConfigError extends Error {
 }
 
 const ENV_PREFIX = 'VSQL_VAULT_';
+/** Tables inside a section, reached as VSQL_VAULT_AUTH_JWT_ISSUER → [auth.jwt] issuer. */
+const NESTED_TABLES: Partial<Record<string, string[]>> = { auth: ['jwt', 'mtls'] };
 
 /** An env value is read as a TOML value when it parses as one (true, 5, ["a"]), else as a plain string. */
 function envValue(raw: string): unknown {
@@ -21,7 +23,8 @@ function envValue(raw: string): unknown {
 }
 
 /**
- * `VSQL_VAULT_<SECTION>_<KEY>` overrides `[section] key`, e.g. VSQL_VAULT_STORAGE_DATABASE_URL.
+ * `VSQL_VAULT_<SECTION>_<KEY>` overrides `[section] key`, e.g. VSQL_VAULT_STORAGE_DATABASE_URL, and
+ * `VSQL_VAULT_AUTH_JWT_<KEY>` / `VSQL_VAULT_AUTH_MTLS_<KEY>` the nested [auth.jwt] / [auth.mtls] keys.
  * Variables whose second word is not a section (VSQL_VAULT_API_KEY) are not config and are left alone.
  */
 export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -31,10 +34,17 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
     const rest = name.slice(ENV_PREFIX.length).toLowerCase();
     const section = CONFIG_SECTIONS.find((s) => rest.startsWith(`${s}_`));
     if (!section) continue;
-    const key = rest.slice(section.length + 1);
+    let key = rest.slice(section.length + 1);
     const current = out[section];
     const table = current && typeof current === 'object' && !Array.isArray(current) ? { ...(current as Record<string, unknown>) } : {};
-    table[key] = envValue(value);
+    const sub = NESTED_TABLES[section]?.find((t) => key.startsWith(`${t}_`));
+    if (sub) {
+      key = key.slice(sub.length + 1);
+      const inner = table[sub];
+      table[sub] = { ...(inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {}), [key]: envValue(value) };
+    } else {
+      table[key] = envValue(value);
+    }
     out[section] = table;
   }
   return out;

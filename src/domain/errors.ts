@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'retention_violation'
   | 'policy_missing'
+  | 'too_many_requests'
+  | 'uri_too_long'
   | 'unavailable'
   | 'internal';
 
@@ -51,9 +53,18 @@ export class ValidationError extends VaultError {
   }
 }
 export class UnauthenticatedError extends VaultError {
-  constructor(reason: string) {
+  /** The WWW-Authenticate value for this failure, when it differs from the vault's default challenge. */
+  readonly challenge?: string;
+  constructor(reason: string, challenge?: string) {
     super('unauthenticated', 'A valid credential is required.');
     this.reason = reason;
+    if (challenge) this.challenge = challenge;
+  }
+}
+export class TooManyRequestsError extends VaultError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too_many_requests', 'Too many failed authentications from this address; retry later.');
+    this.reason = 'auth_rate_limited';
   }
 }
 export class PayloadTooLargeError extends VaultError {
@@ -124,6 +135,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   retention_violation: 422,
   policy_missing: 422,
+  too_many_requests: 429,
+  uri_too_long: 414,
   unavailable: 503,
   internal: 500,
 };

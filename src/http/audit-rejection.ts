@@ -23,7 +23,7 @@ export async function auditRejection(c: Context<AppEnv>, error: VaultError, deps
         c.get('principal'),
         { requestId: c.get('requestId'), clientAddr: c.get('clientAddr') ?? null },
         {
-          operation: error.code === 'unauthenticated' ? 'authenticate' : target.operation,
+          operation: error.code === 'unauthenticated' || error.code === 'too_many_requests' ? 'authenticate' : target.operation,
           purpose: target.purpose,
           externalId: target.externalId,
           granted: false,

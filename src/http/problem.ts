@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { STATUS_BY_CODE, VaultError, type ErrorCode } from '../domain/errors';
+import { STATUS_BY_CODE, TooManyRequestsError, VaultError, type ErrorCode, type UnauthenticatedError } from '../domain/errors';
 import type { AppEnv } from './app-env';
 
 const TITLES: Record<ErrorCode, string> = {
@@ -16,6 +16,8 @@ const TITLES: Record<ErrorCode, string> = {
   unsupported_media_type: 'Unsupported media type',
   retention_violation: 'Retention policy violated',
   policy_missing: 'Policy missing',
+  too_many_requests: 'Too many requests',
+  uri_too_long: 'URI too long',
   unavailable: 'Service unavailable',
   internal: 'Internal error',
 };
@@ -31,6 +33,8 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   412: 'precondition_failed',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  414: 'uri_too_long',
+  429: 'too_many_requests',
   503: 'unavailable',
 };
 
@@ -51,7 +55,8 @@ export function toVaultError(error: unknown): VaultError {
 }
 
 export interface ProblemOptions {
-  apiKeyHeader: string;
+  /** WWW-Authenticate for a 401 whose error names no challenge of its own. */
+  challenge: string;
 }
 
 /**
@@ -70,7 +75,8 @@ export function renderProblem(c: Context<AppEnv>, error: VaultError, options: Pr
   };
   if (error.errors?.length) body.errors = error.errors;
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' };
-  if (status === 401) headers['WWW-Authenticate'] = `ApiKey realm="vsql-vault", header="${options.apiKeyHeader}"`;
+  if (status === 401) headers['WWW-Authenticate'] = (error as UnauthenticatedError).challenge ?? options.challenge;
   if (status === 503) headers['Retry-After'] = '1';
+  if (error instanceof TooManyRequestsError) headers['Retry-After'] = String(error.retryAfterSeconds);
   return new Response(JSON.stringify(body), { status, headers });
 }

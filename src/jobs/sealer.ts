@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { sealAuditTrail, type AuditJobContext } from '../domain/audit.service';
+import { describeError } from '../domain/service-context';
 
 /**
  * Seals the audit logs every `intervalSeconds`. Replicas may all run it: sealing takes an advisory lock
@@ -10,7 +11,7 @@ export function startSealer(ctx: AuditJobContext, intervalSeconds: number): { st
   const job = new Cron('* * * * * *', { name: 'audit-seal', protect: true, interval: intervalSeconds }, () => {
     inFlight = sealAuditTrail(ctx).then(
       () => undefined,
-      (error: unknown) => ctx.logger.error('audit sealing failed', { error: error instanceof Error ? error.message.split('\nparams:')[0] : String(error) }),
+      (error: unknown) => ctx.logger.error('audit sealing failed', { error: describeError(error) }),
     );
     return inFlight;
   });

@@ -12,6 +12,8 @@ export type Driver = 'postgres' | 'pglite';
 export interface Database {
   db: Db;
   driver: Driver;
+  /** The embedded instance, so migrations run on the very database the vault then serves (pglite://memory). */
+  pglite?: PGlite;
   /** A cheap round trip, for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -20,6 +22,8 @@ export interface Database {
 export interface OpenOptions {
   /** postgres.js pool size; VibeSQL Micro allows 10 connections in all, so keep it small. */
   poolMax?: number;
+  /** PostgreSQL statement_timeout in ms: a statement that overruns the request is cancelled, not committed late. */
+  statementTimeoutMs?: number;
   /** Use this PGlite instance instead of opening one (tests load a migrated snapshot this way). */
   pglite?: PGlite;
 }
@@ -44,7 +48,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       onnotice: () => {},
       connect_timeout: 5,
       idle_timeout: 60,
-      connection: { application_name: 'vsql-vault' },
+      connection: { application_name: 'vsql-vault', ...(options.statementTimeoutMs && { statement_timeout: options.statementTimeoutMs }) },
     });
     const db = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Db;
     return {
@@ -64,6 +68,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   return {
     db,
     driver: 'pglite',
+    pglite: client,
     ping: async () => {
       await db.execute(sql`select 1`);
     },

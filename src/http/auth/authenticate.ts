@@ -1,27 +1,81 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { createMiddleware } from 'hono/factory';
-import { UnauthenticatedError } from '../../domain/errors';
+import { TooManyRequestsError, UnauthenticatedError } from '../../domain/errors';
 import type { Principal } from '../../domain/principal';
 import type { AppEnv } from '../app-env';
+import type { FailureLimiter } from './failure-limiter';
+import { JwtRejected } from './jwt';
+import type { MtlsResult } from './mtls';
 
 export interface AuthOptions {
   apiKeyHeader: string;
   apiKey: (presented: string) => Principal | undefined;
+  jwt?: (token: string) => Promise<Principal>;
+  mtls?: (socket: TLSSocket | undefined) => MtlsResult;
+  limiter?: FailureLimiter;
+  now?: () => number;
 }
 
 const MAX_CREDENTIAL_LENGTH = 4096;
+const MAX_TOKEN_LENGTH = 8192;
+const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/;
+export const BEARER_INVALID = 'Bearer realm="vsql-vault", error="invalid_token"';
 
 /**
- * Every route but /health passes here. The Principal comes only from a verified credential; a failure is
- * one generic 401 whose reason (missing, malformed, unknown) goes to the access log, not to the caller.
+ * Every route but /health passes here. The Principal comes only from a verified credential, tried in
+ * this order: `Authorization: Bearer` (JWT), the API-key header, a verified client certificate. Any
+ * failure is one generic 401 whose reason goes to the access log, not to the caller. An address with
+ * too many recent failures is refused with 429 before any credential is examined.
  */
 export function authenticate(options: AuthOptions) {
+  const now = options.now ?? Date.now;
   return createMiddleware<AppEnv>(async function authenticateMiddleware(c, next) {
-    const presented = c.req.header(options.apiKeyHeader);
-    if (presented === undefined || presented === '') throw new UnauthenticatedError('missing_credential');
-    if (presented.length > MAX_CREDENTIAL_LENGTH) throw new UnauthenticatedError('malformed_credential');
-    const principal = options.apiKey(presented);
-    if (!principal) throw new UnauthenticatedError('invalid_api_key');
+    const address = c.get('clientAddr');
+    if (options.limiter && address) {
+      const refused = options.limiter.check(address, now());
+      if (refused) {
+        const error = new TooManyRequestsError(refused.retryAfterSeconds);
+        // One access-log row per address and window records the lockout; the rest are not written,
+        // so a flood of refused requests cannot become a flood of database writes.
+        if (!refused.first) error.audited = true;
+        throw error;
+      }
+    }
+    let principal: Principal;
+    try {
+      principal = await identify(c.req.header('authorization'), c.req.header(options.apiKeyHeader), socketOf(c.env), options);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError && options.limiter && address) options.limiter.fail(address, now());
+      throw error;
+    }
     c.set('principal', principal);
     await next();
   });
+}
+
+function socketOf(env: unknown): TLSSocket | undefined {
+  return (env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket as TLSSocket | undefined;
+}
+
+async function identify(authorization: string | undefined, apiKey: string | undefined, socket: TLSSocket | undefined, options: AuthOptions): Promise<Principal> {
+  if (authorization !== undefined) {
+    if (!options.jwt) throw new UnauthenticatedError('bearer_not_configured');
+    const match = authorization.length <= MAX_TOKEN_LENGTH ? BEARER.exec(authorization) : null;
+    if (!match?.[1]) throw new UnauthenticatedError('malformed_bearer', BEARER_INVALID);
+    try {
+      return await options.jwt(match[1]);
+    } catch (error) {
+      throw new UnauthenticatedError(error instanceof JwtRejected ? error.reason : 'jwt_invalid', BEARER_INVALID);
+    }
+  }
+  if (apiKey !== undefined) {
+    if (apiKey === '' || apiKey.length > MAX_CREDENTIAL_LENGTH) throw new UnauthenticatedError(apiKey === '' ? 'missing_credential' : 'malformed_credential');
+    const principal = options.apiKey(apiKey);
+    if (!principal) throw new UnauthenticatedError('invalid_api_key');
+    return principal;
+  }
+  const certificate = options.mtls?.(socket);
+  if (certificate && 'principal' in certificate) return certificate.principal;
+  throw new UnauthenticatedError(certificate?.reason ?? 'missing_credential');
 }

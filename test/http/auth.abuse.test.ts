@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATUS_BY_CODE, VaultError } from '../../src/domain/errors';
+import type { AppEnv } from '../../src/http/app-env';
+import { createFailureLimiter } from '../../src/http/auth/failure-limiter';
+import { requestTimeout } from '../../src/http/request-bounds';
+import { asFixtureVault, createIdentityVault, sleep, wireRequest, type IdentityVault, type RawResponse } from '../support/identity';
+import { putRetention } from '../support/fixtures';
+import { openTestDatabase, type TestDatabase } from '../support/test-database';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await openTestDatabase();
+});
+afterAll(() => db?.close());
+
+const PLAIN = { listen_addr: '127.0.0.1:0', max_header_bytes: 8192, max_path_bytes: 1024 };
+
+describe('failed-authentication limiter on a real listener', () => {
+  let vault: IdentityVault;
+  let port: number;
+
+  beforeAll(async () => {
+    vault = await createIdentityVault({ database: db, config: { server: PLAIN }, limiter: createFailureLimiter({ limit: 3, windowSeconds: 2 }) });
+    port = (await vault.listen()).port;
+  });
+  afterAll(() => vault?.close());
+
+  const send = (key: string): Promise<RawResponse & { requestId: string }> => {
+    const requestId = `abuse-${randomUUID()}`;
+    return wireRequest({ port, path: '/vault/card', headers: { 'X-Vault-Key': key, 'X-Request-Id': requestId } }).then((r) => ({ ...r, requestId }));
+  };
+  const rows429 = async () => (await vault.accessLog()).filter((r) => r.status === 429);
+
+  it('3 failures → 429 with Retry-After even for a valid key; one 429 row per window; the window passes', async () => {
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) {
+      const res = await send(`wrong-key-${i}`);
+      expect(res.status).toBe(401);
+      expect((await vault.rowsFor(res.requestId))[0]).toMatchObject({ operation: 'authenticate', client_addr: '127.0.0.1', reason: 'invalid_api_key' });
+    }
+    const locked = await send(vault.keys.admin!);
+    expect(locked.status).toBe(429);
+    expect(locked.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const retryAfter = Number(locked.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(2);
+    expect(JSON.parse(locked.body)).toMatchObject({ status: 429, code: 'too_many_requests', request_id: locked.requestId });
+    expect((await vault.rowsFor(locked.requestId)).map((r) => [r.operation, r.granted, r.status, r.reason, r.client_addr])).toEqual([
+      ['authenticate', false, 429, 'auth_rate_limited', '127.0.0.1'],
+    ]);
+
+    // Further requests in the same window: still 429, but no further rows.
+    const again = [await send(vault.keys.admin!), await send('wrong-again')];
+    expect(again.map((r) => r.status)).toEqual([429, 429]);
+    for (const r of again) expect(await vault.rowsFor(r.requestId)).toEqual([]);
+    expect(await rows429()).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(2000); // all of the above inside one window
+
+    await sleep(Math.max(0, started + 2100 - Date.now()));
+    const after = await send(vault.keys.admin!);
+    expect(after.status).toBe(200);
+
+    // A new window: three more failures lock again, and that window gets its own single 429 row.
+    for (let i = 0; i < 3; i++) expect((await send(`wrong-key-b${i}`)).status).toBe(401);
+    expect((await send(vault.keys.admin!)).status).toBe(429);
+    expect((await send(vault.keys.admin!)).status).toBe(429);
+    expect(await rows429()).toHaveLength(2);
+  });
+});
+
+describe('request bounds and secure headers on a real listener', () => {
+  let vault: IdentityVault;
+  let port: number;
+
+  beforeAll(async () => {
+    vault = await createIdentityVault({ database: db, config: { server: PLAIN, limits: { max_value_bytes: 1024, max_metadata_bytes: 256 } } });
+    await putRetention(asFixtureVault(vault), 'card');
+    port = (await vault.listen()).port;
+  });
+  afterAll(() => vault?.close());
+
+  const admin = () => ({ 'X-Vault-Key': vault.keys.admin!, 'X-Request-Id': `bounds-${randomUUID()}` });
+
+  it('a body over the limit is a 413 even when it is not JSON at all (refused before parsing), and is audited', async () => {
+    const headers = { ...admin(), 'Content-Type': 'application/json' };
+    const res = await wireRequest({ port, method: 'PUT', path: '/vault/card/big-1', headers, body: `{${'x'.repeat(200_000)}` });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 413, code: 'payload_too_large' });
+    expect((await vault.rowsFor(headers['X-Request-Id']!)).map((r) => [r.operation, r.granted, r.status])).toEqual([['store', false, 413]]);
+    // The same malformed body under the limit is parsed, and refused as bad JSON instead.
+    const small = await wireRequest({ port, method: 'PUT', path: '/vault/card/big-1', headers: { ...admin(), 'Content-Type': 'application/json' }, body: '{xxx' });
+    expect(small.status).toBe(400);
+  });
+
+  it('a declared Content-Length over the limit is answered 413 before the body is sent', async () => {
+    const head = [
+      'PUT /vault/card/big-2 HTTP/1.1',
+      'Host: 127.0.0.1',
+      `X-Vault-Key: ${vault.keys.admin}`,
+      'Content-Type: application/json',
+      'Content-Length: 50000000',
+      '',
+      '{"encrypted_value":"',
+    ].join('\r\n');
+    const status = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(head));
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1');
+        if (received.includes('\r\n')) {
+          resolve(received.slice(0, received.indexOf('\r\n')));
+          socket.destroy();
+        }
+      });
+      socket.on('error', reject);
+      socket.setTimeout(5000, () => reject(new Error('no answer while the body was still outstanding')));
+    });
+    expect(status).toBe('HTTP/1.1 413 Payload Too Large');
+  });
+
+  it('an anonymous oversized body is a 401: authentication comes before the size limit', async () => {
+    const res = await wireRequest({ port, method: 'PUT', path: '/vault/card/big-3', headers: { 'Content-Type': 'application/json' }, body: 'x'.repeat(200_000) });
+    expect(res.status).toBe(401);
+  });
+
+  it('a path (with query) longer than server.max_path_bytes is a 414, before authentication', async () => {
+    const long = await wireRequest({ port, path: `/vault/card?cursor=${'a'.repeat(1100)}`, headers: { 'X-Request-Id': 'long-path' } });
+    expect(long.status).toBe(414);
+    expect(JSON.parse(long.body)).toMatchObject({ status: 414, code: 'uri_too_long' });
+    expect((await vault.rowsFor('long-path'))[0]).toMatchObject({ granted: false, status: 414, reason: 'uri_too_long' });
+    const longKeyed = await wireRequest({ port, path: `/vault/card/${'b'.repeat(1100)}`, headers: admin() });
+    expect(longKeyed.status).toBe(414);
+    // Just under the bound is routed normally (here: a list with a bad cursor is a 400, not a 414).
+    const under = await wireRequest({ port, path: `/vault/card?cursor=${'a'.repeat(900)}`, headers: admin() });
+    expect(under.status).toBe(400);
+  });
+
+  it('headers larger than server.max_header_bytes are a 431 from the listener and never reach the app', async () => {
+    const before = (await vault.accessLog()).length;
+    const big = await wireRequest({ port, path: '/vault/card', headers: { ...admin(), 'X-Filler': 'f'.repeat(9000) } });
+    expect(big.status).toBe(431);
+    expect((await vault.accessLog()).length).toBe(before);
+    const fits = await wireRequest({ port, path: '/vault/card', headers: { ...admin(), 'X-Filler': 'f'.repeat(4000) } });
+    expect(fits.status).toBe(200);
+  });
+
+  it('secure headers on success and on errors; no HSTS on a plaintext listener', async () => {
+    const ok = await wireRequest({ port, path: '/vault/card', headers: admin() });
+    const denied = await wireRequest({ port, path: '/vault/card' });
+    const health = await wireRequest({ port, path: '/health' });
+    expect([ok.status, denied.status, health.status]).toEqual([200, 401, 200]);
+    for (const res of [ok, denied, health]) {
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(res.headers['x-frame-options']).toBeDefined();
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+    }
+  });
+});
+
+describe('requestTimeout()', () => {
+  function tinyApp(ms: number) {
+    const errors: unknown[] = [];
+    const app = new Hono<AppEnv>();
+    app.use('*', requestTimeout(ms));
+    app.get('/slow', async (c) => {
+      await sleep(600);
+      return c.text('late');
+    });
+    app.get('/quick-enough', async (c) => {
+      await sleep(30);
+      return c.text('in time');
+    });
+    app.get('/fast', (c) => c.text('ok'));
+    app.onError((error, c) => {
+      errors.push(error);
+      const status = error instanceof VaultError ? STATUS_BY_CODE[error.code] : 500;
+      return c.json({ code: error instanceof VaultError ? error.code : 'other' }, status as 503);
+    });
+    return { app, errors };
+  }
+
+  it('a handler slower than the bound is cut off with the VaultError unavailable (503) at the bound', async () => {
+    const { app, errors } = tinyApp(150);
+    const started = Date.now();
+    const res = await app.request('/slow');
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ code: 'unavailable' });
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(550);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(VaultError);
+    expect(errors[0]).toMatchObject({ code: 'unavailable', reason: 'request_timeout' });
+  });
+
+  it('requests within the bound are unaffected', async () => {
+    const { app, errors } = tinyApp(300);
+    const fast = await app.request('/fast');
+    expect([fast.status, await fast.text()]).toEqual([200, 'ok']);
+    const quick = await app.request('/quick-enough');
+    expect([quick.status, await quick.text()]).toEqual([200, 'in time']);
+    // The timer is cleared: nothing fires after the response.
+    await sleep(350);
+    expect(errors).toEqual([]);
+  });
+});
