@@ -12,7 +12,27 @@ const out = 'dist';
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
+/**
+ * Code the vault can never run is left out of the one file it ships (less to audit, under 1 MB):
+ * zod's translations of its messages other than English (z.locales is never used) and z.fromJSONSchema,
+ * and PGlite's browser-only file systems (OPFS), which only `opfs-ahp://` data dirs would load. Each
+ * stub throws if it is ever reached; the bundle test runs the result on PGlite and PostgreSQL.
+ */
+const unreachable = (what) => `throw new Error(${JSON.stringify(`${what} is not part of the vsql-vault bundle`)});`;
+const leaveOut = {
+  name: 'leave-out-unreachable-code',
+  setup(b) {
+    const stub = (filter, inside, contents) =>
+      b.onResolve({ filter }, (args) => (args.resolveDir.includes(inside) ? { path: args.path, namespace: 'left-out', pluginData: contents } : undefined));
+    stub(/\/locales\/index\.js$/, '/zod/', `export { default as en } from ${JSON.stringify(require.resolve('zod/v4/locales/en.js'))};`);
+    stub(/^\.\/from-json-schema\.js$/, '/zod/', `export function fromJSONSchema() { ${unreachable('z.fromJSONSchema')} }`);
+    stub(/^\.\/fs\/(opfs-ahp|memfs2opfs)\.js$/, '/pglite/', unreachable('PGlite OPFS storage'));
+    b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({ contents: args.pluginData, loader: 'js', resolveDir: process.cwd() }));
+  },
+};
+
 const result = await build({
+  plugins: [leaveOut],
   entryPoints: ['src/main.ts'],
   outfile: join(out, 'server.mjs'),
   bundle: true,

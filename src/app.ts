@@ -6,6 +6,8 @@ import type { Clock } from './domain/clock';
 import { NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
 import type { TLSSocket } from 'node:tls';
 import type { Principal } from './domain/principal';
+import type { VaultMetrics } from './metrics/vault-metrics';
+import { metricsRoutes } from './http/routes/metrics.routes';
 import type { FailureLimiter } from './http/auth/failure-limiter';
 import type { MtlsResult } from './http/auth/mtls';
 import type { ReceiptSigner } from './domain/purge-receipt';
@@ -45,6 +47,8 @@ export interface AppDeps {
   limiter?: FailureLimiter;
   /** Signs purge receipts; its public key is served at /.well-known/jwks.json. */
   receiptSigner?: ReceiptSigner;
+  /** Prometheus metrics; /metrics is served when [metrics] enabled. */
+  metrics?: VaultMetrics;
   /** True while shutting down: /health answers 503 so load balancers stop sending traffic. */
   isDraining?: () => boolean;
 }
@@ -71,6 +75,7 @@ export function createApp(deps: AppDeps) {
       sweepConcurrency: config.purge.sweep_concurrency,
       ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
     },
+    ...(deps.metrics && { metrics: deps.metrics }),
     limits: {
       maxValueBytes: config.limits.max_value_bytes,
       maxMetadataBytes: config.limits.max_metadata_bytes,
@@ -84,7 +89,7 @@ export function createApp(deps: AppDeps) {
   app.use(
     '*',
     requestId(),
-    requestLog(logger),
+    requestLog(logger, deps.metrics),
     clientAddress(),
     secureHeaders({
       strictTransportSecurity: config.server.tls_cert_file ? 'max-age=31536000' : false,
@@ -100,6 +105,8 @@ export function createApp(deps: AppDeps) {
     return c.json({ keys: deps.receiptSigner ? [deps.receiptSigner.publicJwk] : [] });
   });
   app.route('/health', healthRoutes({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }));
+  const metricsRoute = deps.metrics && config.metrics.enabled ? metricsRoutes(routeDeps, deps.metrics, { requireAuth: config.metrics.require_auth }) : undefined;
+  if (metricsRoute && !config.metrics.require_auth) app.route('/metrics', metricsRoute);
   // Authentication first (it reads only headers), so an anonymous caller learns nothing, not even a size limit.
   app.use(
     '*',
@@ -109,6 +116,7 @@ export function createApp(deps: AppDeps) {
       ...(deps.jwt && { jwt: deps.jwt }),
       ...(deps.mtls && { mtls: deps.mtls }),
       ...(deps.limiter && { limiter: deps.limiter }),
+      ...(deps.metrics && { onFailure: deps.metrics.authFailure }),
     }),
     bodyLimit({
       maxSize: config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES,
@@ -117,6 +125,7 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+  if (metricsRoute && config.metrics.require_auth) app.route('/metrics', metricsRoute);
   app.route('/vault', vaultRoutes(routeDeps));
   // Role gates sit on each admin router (policies and sweeps: admin; evidence reads: admin or auditor).
   app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
@@ -136,8 +145,12 @@ export function createApp(deps: AppDeps) {
     }
     if (!vaultError.audited) {
       const recorded = await auditRejection(c, vaultError, { db, clock, logger });
-      if (!recorded) vaultError = new UnavailableError();
+      if (!recorded) {
+        deps.metrics?.auditWriteFailure();
+        vaultError = new UnavailableError();
+      }
     }
+    c.set('errorCode', vaultError.code);
     return renderProblem(c, vaultError, problemOptions);
   };
   app.notFound((c) => handleError(new NotFoundError('No such route.').withReason('no_route'), c));

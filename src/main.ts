@@ -10,6 +10,7 @@ import { createFailureLimiter } from './http/auth/failure-limiter';
 import { createJwtAuthenticator } from './http/auth/jwt';
 import { createMtlsAuthenticator } from './http/auth/mtls';
 import { startListener, type Listening } from './server';
+import { createVaultMetrics } from './metrics/vault-metrics';
 import type { Principal } from './domain/principal';
 import { checkSchedule, startSweeper } from './jobs/sweeper';
 import { startSealer } from './jobs/sealer';
@@ -127,7 +128,9 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     }
   }
   let draining = false;
+  const metrics = createVaultMetrics({ transactionsInFlight: database.transactionsInFlight, poolSize: database.driver === 'pglite' ? 1 : config.storage.pool_max });
   const app = createApp({
+    metrics,
     config,
     database,
     logger: log,
@@ -161,6 +164,7 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
       purgeProofHash: config.purge.purge_proof_hash,
       batchSize: config.purge.batch_size,
       concurrency: database.driver === 'pglite' ? 1 : config.purge.sweep_concurrency,
+      onFinished: metrics.sweep,
       ...(receiptSigner && { receiptSigner }),
     },
     { intervalHours: config.purge.sweep_interval_hours, ...(config.purge.schedule && { schedule: config.purge.schedule }) },

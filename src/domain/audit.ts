@@ -24,6 +24,7 @@ export type AuditOperation =
   | 'access_log.read'
   | 'purge_log.read'
   | 'compliance.report'
+  | 'metrics.read'
   | 'request';
 
 /** What is known about the request before any decision: who, from where, under which request id. */

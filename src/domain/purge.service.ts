@@ -17,6 +17,8 @@ export interface SweepContext {
   receiptSigner?: ReceiptSigner;
   /** Entries per transaction; each batch purges, proves and audits its entries atomically. */
   batchSize?: number;
+  /** Told when the sweep ends (metrics). */
+  onFinished?: (status: 'succeeded' | 'failed', counts: SweepCounts) => void;
   /** Batches in flight at once within this sweep (each on its own connection); 1 on PGlite. */
   concurrency?: number;
 }
@@ -81,6 +83,7 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   } catch (error) {
     const message = describeError(error);
     ctx.logger.error('sweep failed', { sweep_run_id: sweepRunId, purged, error: message });
+    ctx.onFinished?.('failed', counts);
     await finishSweepRun(ctx.db, sweepRunId, { finishedAt: ctx.clock.now(), status: 'failed', purgedTotal: purged, counts, error: message.slice(0, 1000) }).catch(
       () => undefined,
     );
@@ -89,6 +92,7 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   const finishedAt = ctx.clock.now();
   await finishSweepRun(ctx.db, sweepRunId, { finishedAt, status: 'succeeded', purgedTotal: purged, counts });
   ctx.logger.info('sweep finished', { sweep_run_id: sweepRunId, purged, counts });
+  ctx.onFinished?.('succeeded', counts);
   return { sweepRunId, startedAt, finishedAt, purged, counts };
 }
 
@@ -149,6 +153,7 @@ export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext
         batchSize: ctx.settings.sweepBatchSize,
         concurrency: ctx.settings.sweepConcurrency,
         ...(ctx.settings.receiptSigner && { receiptSigner: ctx.settings.receiptSigner }),
+        ...(ctx.onSweep && { onFinished: ctx.onSweep }),
       },
       { kind: 'api', actorApp: ctx.actor.app },
     );

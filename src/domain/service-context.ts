@@ -26,6 +26,10 @@ export interface ServiceContext {
   clock: Clock;
   logger: Logger;
   settings: VaultSettings;
+  /** Told when an access-log row could not be written (the request then fails closed). */
+  onAuditWriteFailure?: () => void;
+  /** Told when a sweep ends (for metrics). */
+  onSweep?: (status: 'succeeded' | 'failed', counts: Record<string, Record<string, number>>) => void;
 }
 
 export interface Outcome<T> {
@@ -46,16 +50,24 @@ export async function runAudited<T>(
   fn: (tx: Db) => Promise<Outcome<T>>,
 ): Promise<T> {
   let failure: VaultError | undefined;
+  const recordAudit = async (tx: Db, row: Parameters<typeof insertAccessLog>[1]) => {
+    try {
+      await insertAccessLog(tx, row);
+    } catch (error) {
+      ctx.onAuditWriteFailure?.();
+      throw error;
+    }
+  };
   const result = await withTransaction(
     ctx.db,
     async (tx) => {
       try {
         const out = await fn(tx);
-        await insertAccessLog(tx, auditRow(ctx.actor, ctx.info, { ...event, granted: true, status: out.status, reason: out.reason ?? null }, ctx.clock.now()));
+        await recordAudit(tx, auditRow(ctx.actor, ctx.info, { ...event, granted: true, status: out.status, reason: out.reason ?? null }, ctx.clock.now()));
         return out.result;
       } catch (error) {
         if (!(error instanceof VaultError)) throw error;
-        await insertAccessLog(
+        await recordAudit(
           tx,
           auditRow(ctx.actor, ctx.info, { ...event, granted: false, status: STATUS_BY_CODE[error.code], reason: error.reason ?? error.code }, ctx.clock.now()),
         );
@@ -68,6 +80,11 @@ export async function runAudited<T>(
   );
   if (failure) throw failure;
   return result as T;
+}
+
+/** A read that changes nothing but must still leave its access-log row (a metrics scrape, say). */
+export async function recordRead({ ctx, operation }: { ctx: ServiceContext; operation: AuditEvent['operation'] }): Promise<void> {
+  await runAudited(ctx, { operation }, async () => ({ result: undefined, status: 200 }));
 }
 
 /** A log-safe description of a storage error: class, SQLSTATE and message, never the parameters. */

@@ -6,5 +6,7 @@ export interface AppEnv {
     requestId: string;
     clientAddr: string | null;
     principal: Principal;
+    /** The error code a refused request ended with, for the request log and metrics. */
+    errorCode?: string;
   };
 }

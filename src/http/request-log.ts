@@ -1,13 +1,15 @@
 import { routePath } from 'hono/route';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from '../logging/logger';
+import type { VaultMetrics } from '../metrics/vault-metrics';
+import { auditTargetOf } from './audit-target';
 import type { AppEnv } from './app-env';
 
 /**
  * One JSON line per request: method, route pattern (never the raw path, which carries ids), status,
  * duration, app and outcome. Never headers or bodies, so no key or value can reach the log.
  */
-export function requestLog(logger: Logger) {
+export function requestLog(logger: Logger, metrics?: VaultMetrics) {
   return createMiddleware<AppEnv>(async function requestLogMiddleware(c, next) {
     const started = performance.now();
     await next();
@@ -18,14 +20,23 @@ export function requestLog(logger: Logger) {
     } catch {
       route = 'unmatched';
     }
+    const seconds = (performance.now() - started) / 1000;
+    const shownRoute = route === '*' || route === '/*' ? 'unmatched' : route;
+    if (metrics) {
+      metrics.request(shownRoute, c.req.method, status, seconds);
+      if (/^\/(vault|admin|compliance)\b/.test(c.req.path)) {
+        metrics.decision(auditTargetOf(c.req.method, c.req.path).operation, status < 400, c.get('errorCode') ?? null);
+      }
+    }
     logger.info('request', {
       request_id: c.get('requestId'),
       method: c.req.method,
-      route: route === '*' || route === '/*' ? 'unmatched' : route,
+      route: shownRoute,
       status,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      duration_ms: Math.round(seconds * 100_000) / 100,
       app: c.get('principal')?.app ?? null,
       outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'error',
+      ...(c.get('errorCode') && { code: c.get('errorCode') }),
     });
   });
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../domain/clock';
 import type { ServiceContext, VaultSettings } from '../domain/service-context';
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
+import type { VaultMetrics } from '../metrics/vault-metrics';
 import type { AppEnv } from './app-env';
 
 /** What route factories receive; no module-level singletons. */
@@ -11,6 +12,7 @@ export interface RouteDeps {
   clock: Clock;
   logger: Logger;
   settings: VaultSettings;
+  metrics?: VaultMetrics;
   limits: { maxValueBytes: number; maxMetadataBytes: number; listMaxLimit: number };
 }
 
@@ -22,5 +24,6 @@ export function serviceContext(c: Context<AppEnv>, deps: RouteDeps): ServiceCont
     clock: deps.clock,
     logger: deps.logger,
     settings: deps.settings,
+    ...(deps.metrics && { onAuditWriteFailure: deps.metrics.auditWriteFailure, onSweep: deps.metrics.sweep }),
   };
 }

@@ -14,6 +14,8 @@ export interface Database {
   driver: Driver;
   /** The embedded instance, so migrations run on the very database the vault then serves (pglite://memory). */
   pglite?: PGlite;
+  /** Transactions open right now in this process: how much of the pool is in use. */
+  transactionsInFlight(): number;
   /** A cheap round trip, for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -38,6 +40,21 @@ export function parseDatabaseUrl(url: string): StorageTarget {
   throw new Error('database_url must start with postgres://, postgresql:// or pglite://');
 }
 
+/** Counts open transactions on a handle (every vault write and audited read runs in one). */
+function countTransactions(db: Db): () => number {
+  let open = 0;
+  const transaction = db.transaction.bind(db);
+  db.transaction = (async (...args: Parameters<typeof transaction>) => {
+    open++;
+    try {
+      return await transaction(...args);
+    } finally {
+      open--;
+    }
+  }) as typeof db.transaction;
+  return () => open;
+}
+
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
   const target = parseDatabaseUrl(url);
   if (target.driver === 'postgres') {
@@ -54,6 +71,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     return {
       db,
       driver: 'postgres',
+      transactionsInFlight: countTransactions(db),
       ping: async () => {
         await client`select 1`;
       },
@@ -69,6 +87,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     db,
     driver: 'pglite',
     pglite: client,
+    transactionsInFlight: countTransactions(db),
     ping: async () => {
       await db.execute(sql`select 1`);
     },

@@ -3,6 +3,7 @@ import { createApp } from '../../src/app';
 import { configSchema, type VaultConfig } from '../../src/config/config-schema';
 import type { Role } from '../../src/domain/principal';
 import type { ReceiptSigner } from '../../src/domain/purge-receipt';
+import type { VaultMetrics } from '../../src/metrics/vault-metrics';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps } from '../../src/http/auth/apps';
 import { createLogger, type Logger } from '../../src/logging/logger';
@@ -80,6 +81,7 @@ export async function createTestVault(
     database?: TestDatabase;
     clock?: TestClock;
     receiptSigner?: ReceiptSigner;
+    metrics?: VaultMetrics;
   } = {},
 ): Promise<TestVault> {
   const keys: Record<string, string> = { admin: randomKey() };
@@ -105,6 +107,7 @@ export async function createTestVault(
     clock,
     apiKey: createApiKeyAuthenticator(apiKeyApps(config, { VSQL_VAULT_API_KEY: keys.admin })),
     ...(options.receiptSigner && { receiptSigner: options.receiptSigner }),
+    ...(options.metrics && { metrics: options.metrics }),
   });
   const request = (method: string, path: string, opts: RequestOptions = {}) => {
     const headers: Record<string, string> = { ...opts.headers };

@@ -15,6 +15,8 @@ export interface AuthOptions {
   mtls?: (socket: TLSSocket | undefined) => MtlsResult;
   limiter?: FailureLimiter;
   now?: () => number;
+  /** Told of each failed authentication: which credential was tried, and why it failed. */
+  onFailure?: (method: 'jwt' | 'api_key' | 'mtls' | 'none', reason: string) => void;
 }
 
 const MAX_CREDENTIAL_LENGTH = 4096;
@@ -46,7 +48,11 @@ export function authenticate(options: AuthOptions) {
     try {
       principal = await identify(c.req.header('authorization'), c.req.header(options.apiKeyHeader), socketOf(c.env), options);
     } catch (error) {
-      if (error instanceof UnauthenticatedError && options.limiter && address) options.limiter.fail(address, now());
+      if (error instanceof UnauthenticatedError) {
+        if (options.limiter && address) options.limiter.fail(address, now());
+        const tried = c.req.header('authorization') !== undefined ? 'jwt' : c.req.header(options.apiKeyHeader) !== undefined ? 'api_key' : error.reason === 'missing_credential' ? 'none' : 'mtls';
+        options.onFailure?.(tried, error.reason ?? 'unknown');
+      }
       throw error;
     }
     c.set('principal', principal);

@@ -67,6 +67,7 @@ export function vaultRoutes(deps: RouteDeps) {
   app.delete('/:purpose/:external_id', validate('param', entryKeyParam), async (c) => {
     const { purpose, external_id } = c.req.valid('param');
     const receipt = await purgeEntry({ ctx: serviceContext(c, deps), key: { purpose, externalId: external_id } });
+    deps.metrics?.purged(receipt.method);
     return c.json(purgeReceiptDto(receipt));
   });
 

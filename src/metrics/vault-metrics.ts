@@ -1,0 +1,65 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry } from './registry';
+
+const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Reasons are codes from closed sets; anything else (which should not happen) is folded into "other". */
+const bounded = (v: string | null | undefined) => (v && /^[a-z][a-z0-9_.:-]{0,63}$/.test(v) ? v : v ? 'other' : 'none');
+
+/**
+ * Everything the vault exports to Prometheus, created once per process and passed to whoever records.
+ * Labels are route patterns, operations, statuses and closed reason codes: never ids, paths or apps.
+ */
+export function createVaultMetrics(options: { transactionsInFlight?: () => number; poolSize?: number } = {}) {
+  const registry = new Registry();
+  const requests = registry.register(new Counter('vault_http_requests_total', 'HTTP requests by route pattern, method and status.'));
+  const latency = registry.register(new Histogram('vault_http_request_duration_seconds', 'HTTP request latency by route pattern and method.', SECONDS_BUCKETS));
+  const decisions = registry.register(new Counter('vault_decisions_total', 'Vault decisions by operation and outcome; denials by reason code.'));
+  const authFailures = registry.register(new Counter('vault_auth_failures_total', 'Failed authentications by credential type and reason.'));
+  const sweeps = registry.register(new Counter('vault_sweep_runs_total', 'Purge sweeps by status.'));
+  const purged = registry.register(new Counter('vault_purged_entries_total', 'Entries purged by method (manual and swept).'));
+  let lastSweep = 0;
+  registry.register(new Gauge('vault_last_sweep_timestamp_seconds', 'End of the last successful sweep run by this process (0: none yet).', () => lastSweep));
+  const auditFailures = registry.register(new Counter('vault_audit_write_failures_total', 'Requests refused (503) because their access-log row could not be written.'));
+  registry.register(new Gauge('vault_db_transactions_in_flight', 'Database transactions open in this process (pool connections in use).', () => options.transactionsInFlight?.() ?? 0));
+  registry.register(new Gauge('vault_db_pool_size', 'Configured database pool size.', () => options.poolSize ?? 1));
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  const started = Date.now() / 1000 - process.uptime();
+  registry.register(new Gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch.', () => Math.round(started)));
+  registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory size.', () => process.memoryUsage().rss));
+  registry.register(new Gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed));
+  registry.register(
+    new Gauge('process_cpu_seconds_total', 'User and system CPU time spent.', () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    }),
+  );
+  registry.register(new Gauge('nodejs_eventloop_delay_p99_seconds', 'Event loop delay, 99th percentile since start.', () => loopDelay.percentile(99) / 1e9));
+
+  return {
+    expose: () => registry.expose(),
+    request(route: string, method: string, status: number, seconds: number) {
+      requests.inc({ route, method, status: String(status) });
+      latency.observe({ route, method }, seconds);
+    },
+    decision(operation: string, granted: boolean, reason: string | null) {
+      decisions.inc({ operation: bounded(operation), outcome: granted ? 'granted' : 'denied', reason: granted ? 'none' : bounded(reason) });
+    },
+    authFailure(method: string, reason: string) {
+      authFailures.inc({ method, reason: bounded(reason.replace(/:.*$/, '')) });
+    },
+    sweep(status: 'succeeded' | 'failed', counts: Record<string, Record<string, number>>) {
+      sweeps.inc({ status });
+      for (const byMethod of Object.values(counts)) for (const [method, n] of Object.entries(byMethod)) purged.inc({ method: bounded(method) }, n);
+      if (status === 'succeeded') lastSweep = Math.round(Date.now() / 1000);
+    },
+    purged(method: string) {
+      purged.inc({ method: bounded(method) });
+    },
+    auditWriteFailure() {
+      auditFailures.inc();
+    },
+  };
+}
+
+export type VaultMetrics = ReturnType<typeof createVaultMetrics>;
