@@ -8,10 +8,12 @@ import type { TLSSocket } from 'node:tls';
 import type { Principal } from './domain/principal';
 import type { VaultMetrics } from './metrics/vault-metrics';
 import { metricsRoutes } from './http/routes/metrics.routes';
+import { buildOpenApi } from './http/openapi';
+import { serviceContext } from './http/service-context';
 import type { FailureLimiter } from './http/auth/failure-limiter';
 import type { MtlsResult } from './http/auth/mtls';
 import type { ReceiptSigner } from './domain/purge-receipt';
-import { describeError } from './domain/service-context';
+import { describeError, recordRead } from './domain/service-context';
 import type { Logger } from './logging/logger';
 import type { Database } from './storage/database';
 import type { AppEnv } from './http/app-env';
@@ -49,6 +51,8 @@ export interface AppDeps {
   receiptSigner?: ReceiptSigner;
   /** Prometheus metrics; /metrics is served when [metrics] enabled. */
   metrics?: VaultMetrics;
+  /** Reported in /openapi.json. */
+  version?: string;
   /** True while shutting down: /health answers 503 so load balancers stop sending traffic. */
   isDraining?: () => boolean;
 }
@@ -126,6 +130,11 @@ export function createApp(deps: AppDeps) {
     }),
   );
   if (metricsRoute && config.metrics.require_auth) app.route('/metrics', metricsRoute);
+  const openApi = JSON.stringify(buildOpenApi(config, deps.version ?? 'dev'));
+  app.get('/openapi.json', async (c) => {
+    await recordRead({ ctx: serviceContext(c, routeDeps), operation: 'openapi.read' });
+    return c.body(openApi, 200, { 'Content-Type': 'application/json' });
+  });
   app.route('/vault', vaultRoutes(routeDeps));
   // Role gates sit on each admin router (policies and sweeps: admin; evidence reads: admin or auditor).
   app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));

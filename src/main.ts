@@ -131,6 +131,7 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
   const metrics = createVaultMetrics({ transactionsInFlight: database.transactionsInFlight, poolSize: database.driver === 'pglite' ? 1 : config.storage.pool_max });
   const app = createApp({
     metrics,
+    version,
     config,
     database,
     logger: log,

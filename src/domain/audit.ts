@@ -25,6 +25,7 @@ export type AuditOperation =
   | 'purge_log.read'
   | 'compliance.report'
   | 'metrics.read'
+  | 'openapi.read'
   | 'request';
 
 /** What is known about the request before any decision: who, from where, under which request id. */

@@ -45,6 +45,7 @@ export function auditTargetOf(method: string, path: string): AuditTarget {
   if (parts[0] === 'admin' && parts[1] === 'purge-log') return { operation: 'purge_log.read', purpose: null, externalId: null };
   if (parts[0] === 'admin' && parts[1] === 'audit' && parts[2] === 'verify') return { operation: 'audit.verify', purpose: null, externalId: null };
   if (parts[0] === 'admin' && parts[1] === 'audit' && parts[2] === 'seal') return { operation: 'audit.seal', purpose: null, externalId: null };
+  if (parts[0] === 'openapi.json') return { operation: 'openapi.read', purpose: null, externalId: null };
   if (parts[0] === 'metrics') return { operation: 'metrics.read', purpose: null, externalId: null };
   if (parts[0] === 'compliance' && parts[1] === 'report') return { operation: 'compliance.report', purpose: null, externalId: null };
   return { operation: 'request', purpose: null, externalId: null };
