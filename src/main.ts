@@ -86,6 +86,26 @@ function loadReceiptSigner(config: ReturnType<typeof loadConfig>): ReceiptSigner
   }
 }
 
+/**
+ * A database that is still starting (the sidecar in the same pod, a failover) gets a few seconds:
+ * one attempt a second, then start-up fails with one clear line.
+ */
+async function waitForDatabase(database: Awaited<ReturnType<typeof openDatabase>>, attempts: number, log: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await database.ping();
+      return;
+    } catch (error) {
+      if (attempt >= attempts) {
+        await database.close().catch(() => undefined);
+        throw new Error(`database unreachable after ${attempts} attempts: ${(error as Error).message.split('\n')[0]}`);
+      }
+      log.warn('database not reachable yet; retrying', { attempt, of: attempts });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 /** The credentials the vault accepts, built once at start-up from configuration. */
 function buildAuthenticators(config: ReturnType<typeof loadConfig>) {
   const apps = apiKeyApps(config, process.env);
@@ -119,6 +139,7 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     poolMax: config.storage.pool_max,
     statementTimeoutMs: config.server.request_timeout_ms,
   });
+  await waitForDatabase(database, config.storage.connect_attempts, log);
   if (config.storage.migrate_on_start) await runMigrations(config.storage.database_url, database.pglite ? { pglite: database.pglite } : {});
   if (!config.storage.migrate_on_start) {
     const pending = await pendingMigrationCount(database.db);

@@ -98,6 +98,7 @@ export const configSchema = z
           .default('pglite://./vault-data'),
         pool_max: z.number().int().min(1).max(100).default(5),
         migrate_on_start: z.boolean().default(true),
+        connect_attempts: z.number().int().min(1).max(100).default(10),
       })
       .strict()
       .prefault({}),

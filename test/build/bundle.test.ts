@@ -1,5 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,24 @@ describe('the bundle in dist/ runs alone', () => {
   let db: TestDatabase | undefined;
   let child: ChildProcess | undefined;
   let out = '';
+  let serveEnv: Record<string, string> = {};
+
+  /** Starts dist/server.mjs with the environment of the round-trip test on a fresh port. */
+  async function start(): Promise<{ proc: ChildProcess; base: string; port: number; output: () => string }> {
+    const port = await freePort();
+    let text = '';
+    const proc = spawn(process.execPath, ['server.mjs'], {
+      cwd: dir,
+      env: { ...serveEnv, VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.on('data', (d) => (text += d));
+    proc.stderr!.on('data', (d) => (text += d));
+    const base = `http://127.0.0.1:${port}`;
+    await waitHealthy(base, proc, () => text);
+    return { proc, base, port, output: () => text };
+  }
+  const exitOf = (proc: ChildProcess) => new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.once('exit', (c) => r(c))));
 
   beforeAll(() => {
     execFileSync(process.execPath, ['build.mjs'], { cwd: root, stdio: 'pipe' });
@@ -90,15 +109,10 @@ describe('the bundle in dist/ runs alone', () => {
       url = restricted.toString();
       extraEnv.VSQL_VAULT_STORAGE_MIGRATE_ON_START = 'false';
     }
+    serveEnv = { PATH: process.env.PATH ?? '', VSQL_VAULT_API_KEY: 'bundle-test-key', VSQL_VAULT_STORAGE_DATABASE_URL: url, ...extraEnv };
     child = spawn(process.execPath, ['server.mjs'], {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        VSQL_VAULT_API_KEY: 'bundle-test-key',
-        VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}`,
-        VSQL_VAULT_STORAGE_DATABASE_URL: url,
-        ...extraEnv,
-      },
+      env: { ...serveEnv, VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (out += d));
@@ -142,4 +156,67 @@ describe('the bundle in dist/ runs alone', () => {
     expect(out).not.toContain('opaque-ciphertext-bytes');
     expect(out).not.toContain('bundle-test-key');
   }, 90_000);
+
+  it('a SIGTERM during a slow request lets it finish, then exits 0', async () => {
+    const { proc, port, output } = await start();
+    const body = JSON.stringify({ encrypted_value: 'slow-upload-ciphertext' });
+    const response = new Promise<{ status: number }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, method: 'PUT', path: '/vault/card/slow-1', headers: { 'X-Vault-Key': 'bundle-test-key', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10)); // half a request is in flight...
+      setTimeout(() => {
+        proc.kill('SIGTERM'); // ...when the signal comes
+        setTimeout(() => req.end(body.slice(10)), 700);
+      }, 300);
+    });
+    expect((await response).status).toBe(201);
+    expect(await exitOf(proc)).toBe(0);
+    expect(output()).toContain('"msg":"shutting down"');
+    expect(output()).toContain('"exit_code":0');
+  }, 60_000);
+
+  it('a second signal during the drain exits 1 at once', async () => {
+    const { proc, port } = await start();
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: '/vault/card/slow-2', headers: { 'X-Vault-Key': 'bundle-test-key', 'Content-Type': 'application/json', 'Content-Length': 100 } });
+    req.on('error', () => {});
+    req.write('{"encrypted_value":');
+    await new Promise((r) => setTimeout(r, 300));
+    proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    proc.kill('SIGTERM');
+    expect(await exitOf(proc)).toBe(1);
+    req.destroy();
+  }, 60_000);
+
+  it('start-up failures exit non-zero with one clear line', () => {
+    const run = (env: Record<string, string>) => {
+      try {
+        execFileSync(process.execPath, ['server.mjs'], { cwd: dir, encoding: 'utf8', stdio: 'pipe', env: { PATH: process.env.PATH, VSQL_VAULT_API_KEY: 'k', ...env } });
+        return { status: 0, stderr: '' };
+      } catch (error) {
+        return error as { status: number; stderr: string };
+      }
+    };
+    const badKey = run({ VSQL_VAULT_SERVER_LISTEN_ADRESS: '127.0.0.1:1' });
+    expect(badKey.status).not.toBe(0);
+    expect(badKey.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badKey.stderr).toContain('server.listen_adress');
+    const unreachable = run({ VSQL_VAULT_STORAGE_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', VSQL_VAULT_STORAGE_CONNECT_ATTEMPTS: '2' });
+    expect(unreachable.status).not.toBe(0);
+    expect(unreachable.stderr).toContain('database unreachable after 2 attempts');
+    const plaintext = run({ VSQL_VAULT_SERVER_LISTEN_ADDR: '0.0.0.0:0', VSQL_VAULT_STORAGE_DATABASE_URL: 'pglite://memory' });
+    expect(plaintext.status).not.toBe(0);
+    expect(plaintext.stderr).toContain('allow_plaintext');
+  }, 60_000);
+
+  it('stays one file under 1 MiB', () => {
+    const size = readFileSync(join(dir, 'server.mjs')).length;
+    expect(size).toBeLessThan(1024 * 1024);
+  });
 });
