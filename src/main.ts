@@ -11,6 +11,7 @@ import { createJwtAuthenticator } from './http/auth/jwt';
 import { createMtlsAuthenticator } from './http/auth/mtls';
 import { startListener, type Listening } from './server';
 import { createVaultMetrics } from './metrics/vault-metrics';
+import { describeError } from './domain/service-context';
 import type { Principal } from './domain/principal';
 import { checkSchedule, startSweeper } from './jobs/sweeper';
 import { startSealer } from './jobs/sealer';
@@ -196,7 +197,7 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     config.audit.seal_interval_seconds,
   );
   server.on('error', (error) => {
-    log.error('listener failed', { error: error.message });
+    log.error('listener failed', { error: describeError(error) });
     process.exit(1);
   });
   installShutdown({
@@ -217,11 +218,11 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const logger = createLogger({ level: 'info' });
   process.on('uncaughtException', (error) => {
-    logger.error('uncaught exception', { error: error.message });
+    logger.error('uncaught exception', { error: describeError(error) });
     process.exit(70);
   });
   process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    logger.error('unhandled rejection', { error: describeError(reason) });
     process.exit(70);
   });
   try {
@@ -262,8 +263,9 @@ async function main(argv: string[]): Promise<void> {
         return;
     }
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : `start-up failed: ${(error as Error).message.split('\nparams:')[0]}`;
-    process.stderr.write(`vsql-vault: ${message}\n`);
+    const message = error instanceof ConfigError ? error.message : `start-up failed: ${describeError(error)}`;
+    // One line, JSON like every other line the vault writes, on stderr so it survives a silenced stdout.
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: `vsql-vault: ${message}` })}\n`);
     process.exit(error instanceof ConfigError ? 78 : 1);
   }
 }

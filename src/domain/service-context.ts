@@ -4,7 +4,7 @@ import type { Db } from '../storage/database';
 import { withTransaction } from '../storage/transaction';
 import { auditRow, type AuditEvent, type RequestInfo } from './audit';
 import type { Clock } from './clock';
-import { STATUS_BY_CODE, VaultError } from './errors';
+import { STATUS_BY_CODE, UnavailableError, VaultError } from './errors';
 import type { Principal } from './principal';
 import type { ReceiptSigner } from './purge-receipt';
 
@@ -36,6 +36,8 @@ export interface Outcome<T> {
   result: T;
   status: number;
   reason?: string;
+  /** runAuditedRead only: the caller goes on to a transaction that writes the grant's row itself. */
+  grantAuditedByCaller?: boolean;
 }
 
 /**
@@ -82,9 +84,50 @@ export async function runAudited<T>(
   return result as T;
 }
 
+/**
+ * For operations that change nothing but their access-log row (retrieve, exists, list): the reads run
+ * without a transaction and the row is written on its own right after, as one statement — two round
+ * trips instead of four. The row still commits before any answer leaves: if it cannot be written the
+ * caller gets 503 and no data. (A transaction would not make the read more consistent: at READ
+ * COMMITTED a plain SELECT takes no lock either.)
+ */
+export async function runAuditedRead<T>(
+  ctx: ServiceContext,
+  event: Pick<AuditEvent, 'operation' | 'purpose' | 'externalId'>,
+  fn: (db: Db) => Promise<Outcome<T>>,
+): Promise<T> {
+  let out: Outcome<T>;
+  try {
+    out = await fn(ctx.db);
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw unavailable(ctx, error);
+    await writeAuditRow(ctx, { ...event, granted: false, status: STATUS_BY_CODE[error.code], reason: error.reason ?? error.code });
+    error.audited = true;
+    throw error;
+  }
+  if (!out.grantAuditedByCaller) await writeAuditRow(ctx, { ...event, granted: true, status: out.status, reason: out.reason ?? null });
+  return out.result;
+}
+
+async function writeAuditRow(ctx: ServiceContext, event: AuditEvent): Promise<void> {
+  try {
+    await insertAccessLog(ctx.db, auditRow(ctx.actor, ctx.info, event, ctx.clock.now()));
+  } catch (error) {
+    ctx.onAuditWriteFailure?.();
+    throw unavailable(ctx, error);
+  }
+}
+
+function unavailable(ctx: ServiceContext, cause: unknown): UnavailableError {
+  ctx.logger.error('storage failure; nothing was answered', { request_id: ctx.info.requestId, error: describeError(cause) });
+  const error = new UnavailableError();
+  error.cause = cause;
+  return error;
+}
+
 /** A read that changes nothing but must still leave its access-log row (a metrics scrape, say). */
 export async function recordRead({ ctx, operation }: { ctx: ServiceContext; operation: AuditEvent['operation'] }): Promise<void> {
-  await runAudited(ctx, { operation }, async () => ({ result: undefined, status: 200 }));
+  await runAuditedRead(ctx, { operation }, async () => ({ result: undefined, status: 200 }));
 }
 
 /** A log-safe description of a storage error: class, SQLSTATE and message, never the parameters. */

@@ -3,7 +3,7 @@ import { decide, listGrants, type PolicyRules } from './access-rules';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
 import { hasRole, inPurposeScope } from './principal';
 import { isGone, resolveExpiry, type PurgeMethod } from './retention';
-import { runAudited, type ServiceContext } from './service-context';
+import { runAudited, runAuditedRead, type ServiceContext } from './service-context';
 import { storeReceipts } from './purge.service';
 import {
   consumeRetrieval,
@@ -128,18 +128,23 @@ async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey) {
 
 /** GET: the blob and its metadata. A retrieval budget is spent atomically; the one past it is denied. */
 export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<EntryRow> {
-  return runAudited(ctx, { operation: 'retrieve', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
-    const { entry, decision } = await loadReadable(tx, ctx, key);
-    if (decision.maxRetrievals !== undefined && !(await consumeRetrieval(tx, entry.id, decision.maxRetrievals))) {
-      throw denied('retrieval_budget_exhausted');
-    }
-    return { result: entry, status: 200 };
+  const event = { operation: 'retrieve' as const, purpose: key.purpose, externalId: key.externalId };
+  const readable = await runAuditedRead(ctx, event, async (db) => {
+    const found = await loadReadable(db, ctx, key);
+    // A budgeted entry is answered below, where spending and its audit row are one transaction.
+    return { result: found, status: 200, grantAuditedByCaller: found.decision.maxRetrievals !== undefined };
+  });
+  const max = readable.decision.maxRetrievals;
+  if (max === undefined) return readable.entry;
+  return runAudited(ctx, event, async (tx) => {
+    if (!(await consumeRetrieval(tx, readable.entry.id, max))) throw denied('retrieval_budget_exhausted');
+    return { result: readable.entry, status: 200 };
   });
 }
 
 /** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */
 export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<StoredEntry> {
-  return runAudited(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
+  return runAuditedRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
     const { entry, decision } = await loadReadable(tx, ctx, key);
     // Mirror GET's answer without spending: a spent budget is a 403 here too.
     if (decision.maxRetrievals !== undefined && entry.retrievalCount >= decision.maxRetrievals) throw denied('retrieval_budget_exhausted');
@@ -231,7 +236,7 @@ function decodeCursor(cursor: string): string {
 /** GET /vault/{purpose}: live entries the caller may retrieve, metadata only, one page. */
 export async function listPurposeEntries({ ctx, input }: { ctx: ServiceContext; input: ListInput }): Promise<{ items: EntryMeta[]; nextCursor: string | null }> {
   const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-  return runAudited(ctx, { operation: 'list', purpose: input.purpose }, async (tx) => {
+  return runAuditedRead(ctx, { operation: 'list', purpose: input.purpose }, async (tx) => {
     if (!inPurposeScope(ctx.actor, input.purpose)) throw denied('purpose_out_of_scope');
     const policies = new Map((await listAccessPolicies(tx)).map((p) => [p.name, p.rules] as const));
     const rows = await listEntries(tx, {

@@ -37,7 +37,7 @@ export function installShutdown(options: ShutdownOptions): () => Promise<void> {
         await step.run();
       } catch (error) {
         code = 1;
-        options.logger.error(`shutdown step failed: ${step.name}`, { error: (error as Error).message });
+        options.logger.error(`shutdown step failed: ${step.name}`, { error: (error as Error).name });
       }
     }
     clearTimeout(deadline);

@@ -40,6 +40,33 @@ export function parseDatabaseUrl(url: string): StorageTarget {
   throw new Error('database_url must start with postgres://, postgresql:// or pglite://');
 }
 
+type PostgresClient = import('postgres').Sql;
+
+/**
+ * Drizzle sends its queries through postgres.js `unsafe()`, unprepared unless each query is given a name,
+ * so PostgreSQL would parse and plan every statement of every request again (most of a GET's database
+ * time). This view of the client asks postgres.js to prepare them: it keeps one server-side statement
+ * per distinct SQL text and connection, and the vault's SQL texts are few (parameters are always $n).
+ */
+function alwaysPrepared(client: PostgresClient): PostgresClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'unsafe') {
+        return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
+          target.unsafe(query, params as never, { ...options, prepare: true });
+      }
+      if (prop === 'begin') {
+        return (...args: unknown[]) => {
+          const fn = args[args.length - 1] as (tx: PostgresClient) => unknown;
+          return (target.begin as (...a: unknown[]) => unknown)(...args.slice(0, -1), (tx: PostgresClient) => fn(alwaysPrepared(tx)));
+        };
+      }
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 /** Counts open transactions on a handle (every vault write and audited read runs in one). */
 function countTransactions(db: Db): () => number {
   let open = 0;
@@ -67,7 +94,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       idle_timeout: 60,
       connection: { application_name: 'vsql-vault', ...(options.statementTimeoutMs && { statement_timeout: options.statementTimeoutMs }) },
     });
-    const db = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Db;
+    const db = drizzle({ client: alwaysPrepared(client), schema, casing: 'snake_case' }) as unknown as Db;
     return {
       db,
       driver: 'postgres',

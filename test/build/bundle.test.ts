@@ -207,6 +207,7 @@ describe('the bundle in dist/ runs alone', () => {
     expect(badKey.status).not.toBe(0);
     expect(badKey.stderr.trim().split('\n')).toHaveLength(1);
     expect(badKey.stderr).toContain('server.listen_adress');
+    expect(JSON.parse(badKey.stderr)).toMatchObject({ level: 'error' });
     const unreachable = run({ VSQL_VAULT_STORAGE_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', VSQL_VAULT_STORAGE_CONNECT_ATTEMPTS: '2' });
     expect(unreachable.status).not.toBe(0);
     expect(unreachable.stderr).toContain('database unreachable after 2 attempts');

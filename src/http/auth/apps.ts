@@ -7,7 +7,8 @@ import { sha256, type ApiKeyApp } from './api-key';
  * by auth.api_key_env, plus every [[auth.apps]] entry. Only digests are kept.
  */
 export function apiKeyApps(config: Readonly<VaultConfig>, env: NodeJS.ProcessEnv): ApiKeyApp[] {
-  const adminKey = env[config.auth.api_key_env];
+  // A key mounted from a file often ends in a newline that is not part of the key.
+  const adminKey = env[config.auth.api_key_env]?.trim();
   if (!adminKey) {
     throw new ConfigError(
       `${config.auth.api_key_env} is not set. The vault needs an admin API key: export ${config.auth.api_key_env}="$(openssl rand -hex 32)" and start again.`,
