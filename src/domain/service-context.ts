@@ -36,7 +36,7 @@ export interface Outcome<T> {
   result: T;
   status: number;
   reason?: string;
-  /** runAuditedRead only: the caller goes on to a transaction that writes the grant's row itself. */
+  /** The verb already wrote the grant's row (with auditGrant, pipelined with its write, or in a later transaction). */
   grantAuditedByCaller?: boolean;
 }
 
@@ -65,7 +65,9 @@ export async function runAudited<T>(
     async (tx) => {
       try {
         const out = await fn(tx);
-        await recordAudit(tx, auditRow(ctx.actor, ctx.info, { ...event, granted: true, status: out.status, reason: out.reason ?? null }, ctx.clock.now()));
+        if (!out.grantAuditedByCaller) {
+          await recordAudit(tx, auditRow(ctx.actor, ctx.info, { ...event, granted: true, status: out.status, reason: out.reason ?? null }, ctx.clock.now()));
+        }
         return out.result;
       } catch (error) {
         if (!(error instanceof VaultError)) throw error;
@@ -82,6 +84,19 @@ export async function runAudited<T>(
   );
   if (failure) throw failure;
   return result as T;
+}
+
+/**
+ * Writes a grant's access-log row in the verb's transaction, so the verb can send it together with its
+ * own write (one round trip); the verb then returns `grantAuditedByCaller`.
+ */
+export async function auditGrant(tx: Db, ctx: ServiceContext, event: Pick<AuditEvent, 'operation' | 'purpose' | 'externalId'>, status: number): Promise<void> {
+  try {
+    await insertAccessLog(tx, auditRow(ctx.actor, ctx.info, { ...event, granted: true, status, reason: null }, ctx.clock.now()));
+  } catch (error) {
+    ctx.onAuditWriteFailure?.();
+    throw error;
+  }
 }
 
 /**

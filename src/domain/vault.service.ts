@@ -3,7 +3,7 @@ import { decide, listGrants, type PolicyRules } from './access-rules';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
 import { hasRole, inPurposeScope } from './principal';
 import { isGone, resolveExpiry, type PurgeMethod } from './retention';
-import { runAudited, runAuditedRead, type ServiceContext } from './service-context';
+import { auditGrant, runAudited, runAuditedRead, type ServiceContext } from './service-context';
 import { storeReceipts } from './purge.service';
 import {
   consumeRetrieval,
@@ -64,13 +64,18 @@ export async function storeEntry({ ctx, input }: { ctx: ServiceContext; input: S
 async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
   const { purpose, externalId } = input.key;
   const now = ctx.clock.now();
-  const retention = await findRetentionPolicy(tx, purpose, 'share');
+  // The three reads go out together (postgres.js pipelines them on the transaction's connection, one
+  // round trip instead of three); their answers are still judged in the documented order below.
+  const [retention, policy, existing] = await Promise.all([
+    findRetentionPolicy(tx, purpose, 'share'),
+    findAccessPolicyForShare(tx, input.accessPolicy),
+    findEntryForUpdate(tx, input.key),
+  ]);
   if (!retention) {
     throw new PolicyMissingError(
       `No retention policy exists for purpose '${purpose}'. An admin creates one with PUT /admin/retention-policies/${purpose}.`,
     ).withReason('no_retention_policy');
   }
-  const policy = await findAccessPolicyForShare(tx, input.accessPolicy);
   if (!policy) {
     throw new PolicyMissingError(
       `Access policy '${input.accessPolicy}' does not exist. Use a built-in policy or create it with PUT /admin/access-policies/${input.accessPolicy}.`,
@@ -79,7 +84,6 @@ async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
   const decision = decide(policy.rules, ctx.actor, { purpose }, 'store');
   if (!decision.allow) throw denied(decision.reason);
 
-  const existing = await findEntryForUpdate(tx, input.key);
   if (existing && existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw denied('not_owner');
   const live = existing !== undefined && !isGone(existing, now);
   if (input.createOnly && live) throw new PreconditionFailedError('An entry already exists under this key (If-None-Match: *).');
@@ -107,8 +111,13 @@ async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
     expiresAt,
     purgedAt: null,
   };
-  const row = existing ? await overwriteEntry(tx, existing.id, values) : await insertEntry(tx, values);
-  return { result: { entry: toMeta(row), created: !live }, status: live ? 200 : 201 };
+  const status = live ? 200 : 201;
+  // The write and its access-log row go out together; either failing rolls both back.
+  const [row] = await Promise.all([
+    existing ? overwriteEntry(tx, existing.id, values) : insertEntry(tx, values),
+    auditGrant(tx, ctx, { operation: 'store', purpose, externalId }, status),
+  ]);
+  return { result: { entry: toMeta(row), created: !live }, status, grantAuditedByCaller: true };
 }
 
 function toMeta(row: EntryRow): EntryMeta {
