@@ -95,6 +95,20 @@ export function runCommonAuthTests(routes: readonly AuthRoute[]) {
       await expect401(route, randomKey());
     });
 
+    it('refuses a bearer token this vault does not accept (401, audited, no key header needed)', async () => {
+      const requestId = `auth-${randomUUID()}`;
+      const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+      const res = await vault.request(route.method, route.path, {
+        ...(route.body !== undefined && { body: route.body }),
+        headers: { 'X-Request-Id': requestId, Authorization: `Bearer ${token}` },
+      });
+      await expectProblem(res, 401, requestId, route.method);
+      expect(res.headers.get('www-authenticate')).toBeTruthy();
+      const rows = await rowsFor(requestId);
+      expect(rows.map((r) => [r.operation, r.granted, r.status])).toEqual([['authenticate', false, 401]]);
+      for (const value of Object.values(rows[0]!)) expect(String(value)).not.toContain(token);
+    });
+
     it('refuses a near-miss of a real key (last character changed)', async () => {
       const real = vault.keys.admin!;
       const nearMiss = real.slice(0, -1) + (real.endsWith('A') ? 'B' : 'A');
