@@ -29,14 +29,27 @@ export type EntryMeta = Omit<EntryRow, 'encryptedValue' | 'ownerIdentity' | 'ret
 
 const byKey = (key: EntryKey) => and(eq(entries.purpose, key.purpose), eq(entries.externalId, key.externalId));
 
-/** The entry and the rules of its access policy in one round trip; `rules` is null when the policy is unknown. */
-export async function findEntryWithRules(tx: Db, key: EntryKey) {
-  const rows = await tx
+const prepareFindEntryWithRules = (db: Db) =>
+  db
     .select({ entry: entries, rules: accessPolicies.rules })
     .from(entries)
     .leftJoin(accessPolicies, eq(accessPolicies.name, entries.accessPolicy))
-    .where(byKey(key))
-    .limit(1);
+    .where(and(eq(entries.purpose, sql.placeholder('purpose')), eq(entries.externalId, sql.placeholder('externalId'))))
+    .limit(1)
+    .prepare('find_entry_with_rules');
+const findEntryWithRulesByDb = new WeakMap<Db, ReturnType<typeof prepareFindEntryWithRules>>();
+
+/**
+ * The entry and the rules of its access policy in one round trip; `rules` is null when the policy is
+ * unknown. Every GET and HEAD runs it, so the query is built once per handle and only executed after.
+ */
+export async function findEntryWithRules(db: Db, key: EntryKey) {
+  let query = findEntryWithRulesByDb.get(db);
+  if (!query) {
+    query = prepareFindEntryWithRules(db);
+    findEntryWithRulesByDb.set(db, query);
+  }
+  const rows = await query.execute({ purpose: key.purpose, externalId: key.externalId });
   return rows[0];
 }
 
