@@ -108,10 +108,12 @@ it('HTTP load against the vault and the pgbench floor', async () => {
   const dbUrl = new URL(SERVER);
   dbUrl.pathname = `/${name}`;
   const lines: string[] = [];
+  const children: ChildProcess[] = [];
   const row = (...cells: (string | number)[]) => lines.push(`| ${cells.join(' | ')} |`);
   try {
     // Cold start on an empty database includes applying migrations; measure a second, warm-schema start too.
     let vault = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: dbUrl.toString(), VSQL_VAULT_STORAGE_POOL_MAX: '16' });
+    children.push(vault.proc);
     const firstStart = vault.coldStartMs;
     const db = postgres(dbUrl.toString(), { max: 1, onnotice: () => {} });
     await db.unsafe(`insert into vault.retention_policies (purpose, max_retention_days, default_ttl_days, purge_method, require_purge_proof, created_at, updated_at)
@@ -123,6 +125,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     vault.proc.kill('SIGTERM');
     await new Promise((r) => vault.proc.once('exit', r));
     vault = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: dbUrl.toString(), VSQL_VAULT_STORAGE_POOL_MAX: '16' });
+    children.push(vault.proc);
     const pid = vault.proc.pid!;
     const rssIdle = rssKb(pid, 'VmRSS');
 
@@ -159,6 +162,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
           from generate_series(1, ${ENTRIES}) g; analyze;`);
       await pg.close();
       const lite = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: `pglite://${dataDir}` });
+      children.push(lite.proc);
       for (const op of ['get', 'put']) {
         const r = load(lite.base, op, 1);
         lines.push(`PGlite, 1 connection, ${op}: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`);
@@ -168,6 +172,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
       await new Promise((r) => lite.proc.once('exit', r));
     }
   } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     console.log(lines.join('\n'));
     await admin.unsafe(`drop database if exists ${name} with (force)`);
     await admin.end();
