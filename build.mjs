@@ -31,8 +31,29 @@ const leaveOut = {
   },
 };
 
+/**
+ * postgres.js 3.4.9 can write to a socket it has already closed (a write deferred with setImmediate
+ * fires after the connection dropped): "Cannot read properties of null (reading 'write')", thrown where
+ * nothing can catch it, so a database restart could take the vault down (upstream porsager/postgres
+ * #1154, #1066, #1208; fixes not released). The shipped bundle guards that one write: the queries of a
+ * closed connection have already been failed by the driver, so the stale bytes are dropped. The build
+ * fails if the driver's code changes, so an upgrade is looked at, not silently patched.
+ */
+const guardClosedSocketWrite = {
+  name: 'postgres-js-closed-socket-write',
+  setup(b) {
+    b.onLoad({ filter: /postgres[\\/]src[\\/]connection\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const needle = '  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)';
+      if (!source.includes(needle)) throw new Error('postgres.js changed: review the closed-socket write guard in build.mjs');
+      const guarded = '  function nextWrite(fn) {\n    if (socket === null) { nextWriteTimer !== null && clearImmediate(nextWriteTimer); chunk = nextWriteTimer = null; return false }\n    const x = socket.write(chunk, fn)';
+      return { contents: source.replace(needle, guarded), loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
-  plugins: [leaveOut],
+  plugins: [leaveOut, guardClosedSocketWrite],
   entryPoints: ['src/main.ts'],
   outfile: join(out, 'server.mjs'),
   bundle: true,

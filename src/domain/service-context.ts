@@ -26,6 +26,8 @@ export interface ServiceContext {
   clock: Clock;
   logger: Logger;
   settings: VaultSettings;
+  /** The request's deadline (epoch ms): past it (less a margin for COMMIT) a transaction rolls back instead of committing. */
+  deadline?: number;
   /** Told when an access-log row could not be written (the request then fails closed). */
   onAuditWriteFailure?: () => void;
   /** Told when a sweep ends (for metrics). */
@@ -63,11 +65,15 @@ export async function runAudited<T>(
   const result = await withTransaction(
     ctx.db,
     async (tx) => {
+      // A transaction that only starts after the caller was answered (the driver queued it while the
+      // database was away) must not change anything: roll it back.
+      checkDeadline(ctx);
       try {
         const out = await fn(tx);
         if (!out.grantAuditedByCaller) {
           await recordAudit(tx, auditRow(ctx.actor, ctx.info, { ...event, granted: true, status: out.status, reason: out.reason ?? null }, ctx.clock.now()));
         }
+        checkDeadline(ctx);
         return out.result;
       } catch (error) {
         if (!(error instanceof VaultError)) throw error;
@@ -84,6 +90,21 @@ export async function runAudited<T>(
   );
   if (failure) throw failure;
   return result as T;
+}
+
+/** Time left for COMMIT: a transaction that reaches its end with less than this left rolls back. */
+const COMMIT_MARGIN_MS = 250;
+
+class DeadlinePassed extends Error {
+  constructor() {
+    super('the request deadline passed; rolled back instead of committing');
+    this.name = 'DeadlinePassed';
+  }
+}
+
+/** Throws a non-domain error, so the transaction rolls back whole and the caller (if still there) gets 503. */
+function checkDeadline(ctx: ServiceContext): void {
+  if (ctx.deadline !== undefined && Date.now() > ctx.deadline - COMMIT_MARGIN_MS) throw new DeadlinePassed();
 }
 
 /**
@@ -126,6 +147,7 @@ export async function runAuditedRead<T>(
 
 async function writeAuditRow(ctx: ServiceContext, event: AuditEvent): Promise<void> {
   try {
+    checkDeadline(ctx);
     await insertAccessLog(ctx.db, auditRow(ctx.actor, ctx.info, event, ctx.clock.now()));
   } catch (error) {
     ctx.onAuditWriteFailure?.();

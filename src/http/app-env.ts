@@ -8,5 +8,7 @@ export interface AppEnv {
     principal: Principal;
     /** The error code a refused request ended with, for the request log and metrics. */
     errorCode?: string;
+    /** When this request must have finished (epoch ms); no transaction may commit after it. */
+    deadline?: number;
   };
 }

@@ -16,8 +16,13 @@ import { auditTargetOf } from './audit-target';
  */
 export async function auditRejection(c: Context<AppEnv>, error: VaultError, deps: { db: Db; clock: Clock; logger: Logger }): Promise<boolean> {
   const target = auditTargetOf(c.req.method, c.req.path);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await insertAccessLog(
+    // Bounded: with the database away the driver would queue this write; the caller gets its 503 in time.
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('access-log write for a refusal timed out')), REFUSAL_AUDIT_TIMEOUT_MS);
+    });
+    await Promise.race([gaveUp, insertAccessLog(
       deps.db,
       auditRow(
         c.get('principal'),
@@ -32,11 +37,15 @@ export async function auditRejection(c: Context<AppEnv>, error: VaultError, deps
         },
         deps.clock.now(),
       ),
-    );
+    )]);
     error.audited = true;
     return true;
   } catch (cause) {
     deps.logger.error('access-log write failed for a rejected request', { request_id: c.get('requestId'), error: describeError(cause) });
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+const REFUSAL_AUDIT_TIMEOUT_MS = 1000;

@@ -20,7 +20,8 @@ export function boundPath(maxPathBytes: number) {
  * than committing after the caller was told it failed.
  */
 export function requestTimeout(ms: number) {
-  return createMiddleware<AppEnv>(async function requestTimeoutMiddleware(_c, next) {
+  return createMiddleware<AppEnv>(async function requestTimeoutMiddleware(c, next) {
+    c.set('deadline', Date.now() + ms);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -24,6 +24,7 @@ export function serviceContext(c: Context<AppEnv>, deps: RouteDeps): ServiceCont
     clock: deps.clock,
     logger: deps.logger,
     settings: deps.settings,
+    ...(c.get('deadline') !== undefined && { deadline: c.get('deadline') }),
     ...(deps.metrics && { onAuditWriteFailure: deps.metrics.auditWriteFailure, onSweep: deps.metrics.sweep }),
   };
 }

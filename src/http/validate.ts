@@ -4,6 +4,7 @@ import { createMiddleware } from 'hono/factory';
 import type { z } from 'zod';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldIssue } from '../domain/errors';
 import type { AppEnv } from './app-env';
+import { jsonShapeProblem } from './json-guard';
 
 /** Marker a schema puts in an issue's params when a size limit (not a shape) was broken: that is a 413. */
 export const TOO_LARGE = 'too_large';
@@ -26,11 +27,19 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
   });
 }
 
-/** PUT bodies must be JSON: anything else is a 415 before a byte is parsed. */
+/** Bodies nest at most this deep: enough for any metadata a payment service sends. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * PUT bodies must be JSON (else 415 before a byte is parsed), with no key repeated in an object and no
+ * nesting deeper than MAX_JSON_DEPTH (else 400): the text is checked before JSON.parse sees it.
+ */
 export function requireJson() {
   return createMiddleware<AppEnv>(async function requireJsonMiddleware(c, next) {
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/json\s*(;|$)/i.test(type)) throw new UnsupportedMediaTypeError();
+    const problem = jsonShapeProblem(await c.req.text(), MAX_JSON_DEPTH);
+    if (problem) throw new ValidationError(`The request body is not acceptable JSON: ${problem}.`, [{ location: 'body', message: problem }]);
     await next();
   });
 }
