@@ -45,7 +45,8 @@ describe.skipIf(!dist || !inject('faultPostgres'))('kill -9 during a sweep and d
     const admin = postgres(cluster.url(), { max: 1, onnotice: () => {} });
     await admin`create database vault`;
     await admin.end();
-    env = { VSQL_VAULT_STORAGE_DATABASE_URL: cluster.url('vault') };
+    // Small batches: many commits per sweep, so a kill can land between them however fast the sweep is.
+    env = { VSQL_VAULT_STORAGE_DATABASE_URL: cluster.url('vault'), VSQL_VAULT_PURGE_BATCH_SIZE: '100', VSQL_VAULT_PURGE_SWEEP_CONCURRENCY: '1' };
     const v = await start();
     await must(v.base, 'PUT', '/admin/retention-policies/crash-del', { max_retention_days: 30, purge_method: 'physical-delete' });
     await must(v.base, 'PUT', '/admin/retention-policies/crash-shred', { max_retention_days: 30, purge_method: 'crypto-shred' });
@@ -127,20 +128,23 @@ describe.skipIf(!dist || !inject('faultPostgres'))('kill -9 during a sweep and d
     for (let round = 1; round <= 2; round++) {
       let v = round === 1 ? vaults[0]! : await start();
       const before = purgedSoFar(await purgeState());
-      // Aim inside the sweep: well after it started, before it can have finished. If a kill lands outside
-      // (nothing or everything purged), the next round or the retry below aims again.
-      let delay = 100 + Math.floor(Math.random() * 200);
+      // Aim inside the sweep: kill as soon as its first batches have committed (polled every few ms),
+      // plus a random extra, so the kill lands mid-way whatever the machine's speed. If a kill lands
+      // outside (nothing purged), the retry below aims again.
+      let delay = Math.floor(Math.random() * 60);
       for (let tries = 0; tries < 3; tries++) {
         const sweep = call(v.base, 'POST', '/admin/purge/sweep', { key: ADMIN_KEY, timeoutMs: 60_000 });
+        const t0 = Date.now();
+        while (Date.now() - t0 < 10_000 && purgedSoFar(await purgeState()) <= before) await sleep(3);
         await sleep(delay);
         const code = await v.kill('SIGKILL');
         await sweep;
         const s = await purgeState();
         expectConsistent(s);
         const purged = purgedSoFar(s) - before;
-        kills.push(`round ${round}: SIGKILL (${code}) ${delay} ms into the sweep: ${purged} purged in whole batches`);
+        kills.push(`round ${round}: SIGKILL (${code}) ${delay} ms after its first commit: ${purged} purged in whole batches`);
         if (purged > 0 || tries === 2) break;
-        delay += 150; // the sweep had not claimed a batch yet
+        delay = 0; // the sweep had not committed a batch yet
         v = await start();
       }
     }
