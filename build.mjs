@@ -1,5 +1,6 @@
-// Bundles the vault into dist/: one minified ESM file plus what it loads at run time (SQL migrations,
-// PGlite's wasm and data), so `node dist/server.mjs` runs with no node_modules.
+// Bundles the vault into dist/: one minified ESM file (server.mjs) plus what it loads at run time — the
+// SQL migrations, and for the embedded mode only, PGlite (pglite.mjs with its wasm and data) — so
+// `node dist/server.mjs` runs with no node_modules.
 import { build } from 'esbuild';
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -52,8 +53,33 @@ const guardClosedSocketWrite = {
   },
 };
 
+/** The embedded store's code goes to dist/pglite.mjs, loaded at run time only for pglite:// URLs. */
+const pgliteAsSibling = {
+  name: 'pglite-as-sibling-file',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/pglite-driver$/ }, () => ({ path: './pglite.mjs', external: true }));
+  },
+};
+const banner = {
+  js: "#!/usr/bin/env node\nimport { createRequire as __vaultCreateRequire } from 'node:module'; const require = __vaultCreateRequire(import.meta.url);",
+};
+
+await build({
+  plugins: [leaveOut],
+  entryPoints: ['src/storage/pglite-driver.ts'],
+  outfile: join(out, 'pglite.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  legalComments: 'linked',
+  banner,
+  logLevel: 'warning',
+});
+
 const result = await build({
-  plugins: [leaveOut, guardClosedSocketWrite],
+  plugins: [leaveOut, guardClosedSocketWrite, pgliteAsSibling],
   entryPoints: ['src/main.ts'],
   outfile: join(out, 'server.mjs'),
   bundle: true,
@@ -65,9 +91,7 @@ const result = await build({
   metafile: true,
   legalComments: 'linked',
   define: { VSQL_VAULT_VERSION: JSON.stringify(pkg.version) },
-  banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __vaultCreateRequire } from 'node:module'; const require = __vaultCreateRequire(import.meta.url);",
-  },
+  banner,
   logLevel: 'warning',
 });
 
@@ -79,4 +103,7 @@ for (const asset of ['pglite.wasm', 'pglite.data', 'initdb.wasm']) {
 
 const bundleBytes = statSync(join(out, 'server.mjs')).size;
 const inputs = Object.keys(result.metafile.inputs).length;
-console.log(`dist/server.mjs ${(bundleBytes / 1024).toFixed(1)} KiB (${inputs} modules), + drizzle/ and PGlite assets`);
+const pgliteBytes = statSync(join(out, 'pglite.mjs')).size;
+console.log(
+  `dist/server.mjs ${bundleBytes} bytes (${(bundleBytes / 1024).toFixed(1)} KiB, ${inputs} modules); embedded-mode assets: pglite.mjs ${(pgliteBytes / 1024).toFixed(1)} KiB + PGlite wasm/data; drizzle/`,
+);

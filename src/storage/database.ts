@@ -108,8 +108,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       close: () => client.end({ timeout: 5 }),
     };
   }
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { drizzle } = await import('drizzle-orm/pglite');
+  const { PGlite, drizzle } = await import('./pglite-driver');
   const client = options.pglite ?? (target.dataDir ? new PGlite(target.dataDir) : new PGlite());
   await client.waitReady;
   const db = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Db;

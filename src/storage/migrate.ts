@@ -45,9 +45,7 @@ export async function runMigrations(url: string, options: { pglite?: PGlite } = 
     }
     return;
   }
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { drizzle } = await import('drizzle-orm/pglite');
-  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  const { PGlite, drizzle, migrate } = await import('./pglite-driver');
   const client = options.pglite ?? (target.dataDir ? new PGlite(target.dataDir) : new PGlite());
   try {
     await migrate(drizzle({ client }), { migrationsFolder });
