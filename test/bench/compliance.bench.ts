@@ -1,4 +1,5 @@
 import { it } from 'vitest';
+import { createThrowawayDatabase } from './throwaway-database';
 import { buildComplianceReport } from '../../src/domain/compliance.service';
 import type { ServiceContext } from '../../src/domain/service-context';
 import { silentLogger } from '../../src/logging/logger';
@@ -23,7 +24,6 @@ const KEY_REFS = Number(process.env.BENCH_KEY_REFS ?? 12);
 const RUNS = 5;
 const KEEP = process.env.BENCH_KEEP === '1';
 const driver = process.env.BENCH_DRIVER ?? 'postgres';
-const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -31,19 +31,9 @@ it(`builds the compliance report over ${N} entries and ${M} access-log rows (${d
   let url = 'pglite://memory';
   let dropDb: (() => Promise<void>) | undefined;
   if (driver === 'postgres') {
-    const { default: postgres } = await import('postgres');
-    const admin = postgres(server, { max: 1, onnotice: () => {} });
-    const name = `vault_bench_compliance_${process.pid}`;
-    await admin.unsafe(`drop database if exists ${name}`);
-    await admin.unsafe(`create database ${name}`);
-    const u = new URL(server);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    dropDb = async () => {
-      if (KEEP) console.log(`  kept database ${name}`);
-      else await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
+    const database = await createThrowawayDatabase('vault_bench_compliance', { keep: KEEP });
+    url = database.url;
+    dropDb = database.drop;
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const pglite = driver === 'pglite' ? new PGlite() : undefined;

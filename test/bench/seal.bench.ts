@@ -1,4 +1,5 @@
 import { it } from 'vitest';
+import { createThrowawayDatabase } from './throwaway-database';
 import { sealAuditTrail, verifyAuditTrail } from '../../src/domain/audit.service';
 import { silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/storage/database';
@@ -10,18 +11,11 @@ import { runMigrations } from '../../src/storage/migrate';
  *   npm run bench:seal
  */
 const N = Number(process.env.BENCH_ROWS ?? 100_000);
-const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 it(`seals and verifies ${N} access-log rows`, async () => {
-  const { default: postgres } = await import('postgres');
-  const admin = postgres(server, { max: 1, onnotice: () => {} });
-  const name = `vault_bench_seal_${process.pid}`;
-  await admin.unsafe(`drop database if exists ${name}`);
-  await admin.unsafe(`create database ${name}`);
-  const u = new URL(server);
-  u.pathname = `/${name}`;
-  await runMigrations(u.toString());
-  const database = await openDatabase(u.toString(), { poolMax: 2 });
+  const throwaway = await createThrowawayDatabase('vault_bench_seal');
+  await runMigrations(throwaway.url);
+  const database = await openDatabase(throwaway.url, { poolMax: 2 });
   const { sql } = await import('drizzle-orm');
   try {
     await database.db.execute(sql`insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, auth_method, client_addr, granted, status, reason)
@@ -49,7 +43,6 @@ it(`seals and verifies ${N} access-log rows`, async () => {
     );
   } finally {
     await database.close();
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await throwaway.drop();
   }
 });

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import postgres from 'postgres';
 import { it } from 'vitest';
+import { createThrowawayDatabase } from './throwaway-database';
 import {
   ADMIN_KEY,
   buildDist,
@@ -31,7 +32,6 @@ import {
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const WORKERS = Number(process.env.BENCH_SOAK_WORKERS ?? 4);
 const SAMPLE_MS = 10_000;
-const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 type Op = 'create' | 'replace' | 'read' | 'head' | 'list' | 'purge' | 'missing' | 'sweep' | 'seal';
 /** What each operation may answer; anything else is an error. */
@@ -66,17 +66,9 @@ it(`soaks the vault for ${SECONDS} s with mixed load`, async () => {
       url = cluster.url('vault');
     } else {
       dir = makeWorkDir('soak');
-      const admin = postgres(server, { max: 1, onnotice: () => {} });
-      const name = `vault_soak_${process.pid}`;
-      await admin.unsafe(`drop database if exists ${name}`);
-      await admin.unsafe(`create database ${name}`);
-      const u = new URL(server);
-      u.pathname = `/${name}`;
-      url = u.toString();
-      dropDb = async () => {
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      };
+      const database = await createThrowawayDatabase('vault_soak');
+      url = database.url;
+      dropDb = database.drop;
     }
     vault = await startVault(dist, dir, { VSQL_VAULT_STORAGE_DATABASE_URL: url, VSQL_VAULT_AUDIT_SEAL_INTERVAL_SECONDS: '60', VSQL_VAULT_LOG_LEVEL: 'warn' });
     const base = vault.base;

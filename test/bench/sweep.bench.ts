@@ -1,4 +1,5 @@
 import { it } from 'vitest';
+import { createThrowawayDatabase } from './throwaway-database';
 import { runSweep } from '../../src/domain/purge.service';
 import { silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/storage/database';
@@ -16,24 +17,14 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const SIGN = process.env.BENCH_SIGN === '1';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? (process.env.BENCH_DRIVER === 'pglite' ? 1 : 2));
 const driver = process.env.BENCH_DRIVER ?? 'postgres';
-const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 it(`sweeps ${N} expired entries (${driver})`, async () => {
   let url = 'pglite://memory';
   let dropDb: (() => Promise<void>) | undefined;
   if (driver === 'postgres') {
-    const { default: postgres } = await import('postgres');
-    const admin = postgres(server, { max: 1, onnotice: () => {} });
-    const name = `vault_bench_${process.pid}`;
-    await admin.unsafe(`drop database if exists ${name}`);
-    await admin.unsafe(`create database ${name}`);
-    const u = new URL(server);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    dropDb = async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
+    const database = await createThrowawayDatabase('vault_bench');
+    url = database.url;
+    dropDb = database.drop;
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const pglite = driver === 'pglite' ? new PGlite() : undefined;
