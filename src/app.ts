@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import type { VaultConfig } from './config/config-schema';
@@ -33,6 +33,8 @@ import { purgeRoutes } from './http/routes/purge.routes';
 import { retentionPolicyRoutes } from './http/routes/retention-policies.routes';
 import { vaultRoutes } from './http/routes/vault.routes';
 import type { RouteDeps } from './http/service-context';
+import { PolicySnapshots } from './domain/retrieve-verdicts';
+import { loadPolicySnapshots } from './storage/policy.repository';
 
 export interface AppDeps {
   config: Readonly<VaultConfig>;
@@ -57,6 +59,14 @@ export interface AppDeps {
   isDraining?: () => boolean;
 }
 
+/**
+ * GET and HEAD routes never read a body, so the limit is not asked about theirs: asking makes the Node
+ * adapter build a full fetch Request (headers copy, AbortController), the largest single cost of a GET.
+ */
+function bodiesOnly(limit: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next));
+}
+
 /** Slack over the largest value for the JSON envelope and the other fields, so only the value limit decides. */
 const BODY_ENVELOPE_BYTES = 16 * 1024;
 
@@ -79,6 +89,7 @@ export function createApp(deps: AppDeps) {
       sweepConcurrency: config.purge.sweep_concurrency,
       ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
     },
+    policies: new PolicySnapshots(() => loadPolicySnapshots(db)),
     ...(deps.metrics && { metrics: deps.metrics }),
     limits: {
       maxValueBytes: config.limits.max_value_bytes,
@@ -122,12 +133,14 @@ export function createApp(deps: AppDeps) {
       ...(deps.limiter && { limiter: deps.limiter }),
       ...(deps.metrics && { onFailure: deps.metrics.authFailure }),
     }),
-    bodyLimit({
-      maxSize: config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
-      },
-    }),
+    bodiesOnly(
+      bodyLimit({
+        maxSize: config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES,
+        onError: () => {
+          throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
+        },
+      }),
+    ),
   );
   if (metricsRoute && config.metrics.require_auth) app.route('/metrics', metricsRoute);
   const openApi = JSON.stringify(buildOpenApi(config, deps.version ?? 'dev'));

@@ -7,6 +7,7 @@ import type { Clock } from './clock';
 import { STATUS_BY_CODE, UnavailableError, VaultError } from './errors';
 import type { Principal } from './principal';
 import type { ReceiptSigner } from './purge-receipt';
+import type { PolicySnapshots } from './retrieve-verdicts';
 
 /** Settings the verbs need from the configuration, resolved once at start-up. */
 export interface VaultSettings {
@@ -26,6 +27,8 @@ export interface ServiceContext {
   clock: Clock;
   logger: Logger;
   settings: VaultSettings;
+  /** Access policies as last read, for reads answered in one statement (absent: always the two-step path). */
+  policies?: PolicySnapshots;
   /** The request's deadline (epoch ms): past it (less a margin for COMMIT) a transaction rolls back instead of committing. */
   deadline?: number;
   /** Told when an access-log row could not be written (the request then fails closed). */
@@ -143,6 +146,20 @@ export async function runAuditedRead<T>(
   }
   if (!out.grantAuditedByCaller) await writeAuditRow(ctx, { ...event, granted: true, status: out.status, reason: out.reason ?? null });
   return out.result;
+}
+
+/**
+ * A statement that reads and writes its own access-log row (storage/audited-read.repository): the same
+ * deadline check and the same failure as `writeAuditRow` — no row, no answer, 503.
+ */
+export async function auditedStatement<T>(ctx: ServiceContext, statement: () => Promise<T>): Promise<T> {
+  try {
+    checkDeadline(ctx);
+    return await statement();
+  } catch (error) {
+    ctx.onAuditWriteFailure?.();
+    throw unavailable(ctx, error);
+  }
 }
 
 async function writeAuditRow(ctx: ServiceContext, event: AuditEvent): Promise<void> {

@@ -3,7 +3,9 @@ import { decide, listGrants, type PolicyRules } from './access-rules';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
 import { hasRole, inPurposeScope } from './principal';
 import { isGone, resolveExpiry, type PurgeMethod } from './retention';
-import { auditGrant, runAudited, runAuditedRead, type ServiceContext } from './service-context';
+import { auditGrant, auditedStatement, runAudited, runAuditedRead, type ServiceContext } from './service-context';
+import { auditRow } from './audit';
+import { readAndAudit } from '../storage/audited-read.repository';
 import { storeReceipts } from './purge.service';
 import {
   consumeRetrieval,
@@ -135,8 +137,41 @@ async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey) {
   return { entry: found.entry, decision };
 }
 
+/**
+ * GET and HEAD in one round trip: the verdicts `decide` gives this caller under every known policy go
+ * with the read, and the statement applies the one for the entry's policy and writes the access-log row
+ * (storage/audited-read.repository). Returns undefined, having written nothing, when the statement
+ * could not decide — a policy it does not know or that changed (the snapshot is then reloaded), or a GET
+ * on a retrieval budget — and the caller takes the two-step path.
+ */
+async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists'): Promise<EntryRow | undefined> {
+  if (!ctx.policies) return undefined;
+  const policies = ctx.policies;
+  const now = ctx.clock.now();
+  const row = auditRow(ctx.actor, ctx.info, { operation, purpose: key.purpose, externalId: key.externalId, granted: false, status: 0 }, now);
+  const out = await auditedStatement(ctx, async () =>
+    readAndAudit(ctx.db, {
+      key,
+      operation,
+      verdicts: await policies.verdictsFor(ctx.actor, key.purpose),
+      now,
+      caller: { requestId: row.requestId, app: row.app!, identity: row.identity, authMethod: row.authMethod, clientAddr: row.clientAddr },
+    }),
+  );
+  if (out.status === 0) {
+    if (out.reason === 'policy_changed') policies.invalidate();
+    return undefined;
+  }
+  if (out.status === 200) return out.entry;
+  const error = out.status === 404 ? new NotFoundError() : out.status === 410 ? new GoneError() : new ForbiddenError();
+  error.withReason(out.reason ?? error.code).audited = true;
+  throw error;
+}
+
 /** GET: the blob and its metadata. A retrieval budget is spent atomically; the one past it is denied. */
 export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<EntryRow> {
+  const answered = await readInOneStatement(ctx, key, 'retrieve');
+  if (answered) return answered;
   const event = { operation: 'retrieve' as const, purpose: key.purpose, externalId: key.externalId };
   const readable = await runAuditedRead(ctx, event, async (db) => {
     const found = await loadReadable(db, ctx, key);
@@ -153,6 +188,8 @@ export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: En
 
 /** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */
 export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<StoredEntry> {
+  const answered = await readInOneStatement(ctx, key, 'exists');
+  if (answered) return toMeta(answered);
   return runAuditedRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
     const { entry, decision } = await loadReadable(tx, ctx, key);
     // Mirror GET's answer without spending: a spent budget is a 403 here too.

@@ -4,6 +4,7 @@ import type { ServiceContext, VaultSettings } from '../domain/service-context';
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
 import type { VaultMetrics } from '../metrics/vault-metrics';
+import type { PolicySnapshots } from '../domain/retrieve-verdicts';
 import type { AppEnv } from './app-env';
 
 /** What route factories receive; no module-level singletons. */
@@ -12,6 +13,8 @@ export interface RouteDeps {
   clock: Clock;
   logger: Logger;
   settings: VaultSettings;
+  /** One per app instance: the access policies behind one-statement reads. */
+  policies?: PolicySnapshots;
   metrics?: VaultMetrics;
   limits: { maxValueBytes: number; maxMetadataBytes: number; listMaxLimit: number };
 }
@@ -24,6 +27,7 @@ export function serviceContext(c: Context<AppEnv>, deps: RouteDeps): ServiceCont
     clock: deps.clock,
     logger: deps.logger,
     settings: deps.settings,
+    ...(deps.policies && { policies: deps.policies }),
     ...(c.get('deadline') !== undefined && { deadline: c.get('deadline') }),
     ...(deps.metrics && { onAuditWriteFailure: deps.metrics.auditWriteFailure, onSweep: deps.metrics.sweep }),
   };

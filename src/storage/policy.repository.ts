@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { PolicyRules } from '../domain/access-rules';
 import type { PurgeMethod, RetentionPolicy } from '../domain/retention';
 import type { Db } from './database';
@@ -72,4 +72,19 @@ export async function findAccessPolicyLocked(tx: Db, name: string): Promise<Acce
 
 export async function deleteAccessPolicy(tx: Db, name: string): Promise<void> {
   await tx.delete(accessPolicies).where(eq(accessPolicies.name, name));
+}
+
+/**
+ * Every access policy with the database's own digest of its stored rules — the same expression the
+ * one-statement read (audited-read.repository) compares against, so equal digests mean equal rules.
+ */
+export async function loadPolicySnapshots(db: Db): Promise<Map<string, { rules: PolicyRules; digest: string }>> {
+  const rows = await db
+    .select({
+      name: accessPolicies.name,
+      rules: accessPolicies.rules,
+      digest: sql<string>`encode(sha256(convert_to(${accessPolicies.rules}::text, 'UTF8')), 'hex')`,
+    })
+    .from(accessPolicies);
+  return new Map(rows.map((r) => [r.name, { rules: r.rules as PolicyRules, digest: r.digest }]));
 }

@@ -1,0 +1,81 @@
+import { decide, type PolicyRules } from './access-rules';
+import type { Principal } from './principal';
+
+/** An access policy as the hot read path knows it: its rules, and the database's digest of exactly those rules. */
+export interface PolicySnapshot {
+  rules: PolicyRules;
+  /** Hex SHA-256 of the stored jsonb's text, computed by the database (see policy.repository). */
+  digest: string;
+}
+
+/** One side of a verdict: [status, deny reason or null, retrieval budget or null]. */
+type Side = [number, string | null, number | null];
+
+/**
+ * `decide(…, 'retrieve')` for one caller and purpose, evaluated ahead of the read for every known policy
+ * and both cases the entry can be in (owned by the caller or not), as the JSON the one-statement read
+ * takes: `{"<policy>": {"digest": …, "owner": Side, "other": Side}}`. The statement applies a verdict
+ * only when the entry's policy still has that digest in the same snapshot; any difference (a policy
+ * changed by another replica, one this table does not know) leaves the request to the two-step path,
+ * which reads the rules and decides again. `decide` stays the only place where rules are judged.
+ */
+export function retrieveVerdicts(policies: ReadonlyMap<string, PolicySnapshot>, principal: Principal, purpose: string): string {
+  const table: Record<string, { digest: string; owner: Side; other: Side }> = {};
+  for (const [name, { rules, digest }] of policies) {
+    table[name] = {
+      digest,
+      owner: side(rules, principal, purpose, principal.app),
+      // An owner that cannot be the caller (app names never contain NUL).
+      other: side(rules, principal, purpose, `\u0000${principal.app}`),
+    };
+  }
+  return JSON.stringify(table);
+}
+
+function side(rules: PolicyRules, principal: Principal, purpose: string, ownerApp: string): Side {
+  const decision = decide(rules, principal, { purpose, ownerApp }, 'retrieve');
+  return decision.allow ? [200, null, decision.maxRetrievals ?? null] : [403, decision.reason, null];
+}
+
+/**
+ * The access policies as last read, shared by the requests of one app instance. Loaded on first use and
+ * dropped whenever a read finds it out of date (or this replica changes a policy); concurrent requests
+ * share one load. Never trusted on its own: see `retrieveVerdicts`.
+ */
+export class PolicySnapshots {
+  private current: Promise<{ policies: ReadonlyMap<string, PolicySnapshot>; tables: Map<string, string> }> | undefined;
+
+  constructor(private readonly load: () => Promise<ReadonlyMap<string, PolicySnapshot>>) {}
+
+  /** The verdict table for this caller and purpose, from the current snapshot (computed once per distinct caller). */
+  async verdictsFor(principal: Principal, purpose: string): Promise<string> {
+    const { policies, tables } = await (this.current ?? this.reload());
+    const key = callerKey(principal, purpose);
+    let table = tables.get(key);
+    if (table === undefined) {
+      table = retrieveVerdicts(policies, principal, purpose);
+      // Bounded: distinct (caller, purpose) pairs are few; a JWT identity only counts as present or absent.
+      if (tables.size >= 10_000) tables.clear();
+      tables.set(key, table);
+    }
+    return table;
+  }
+
+  invalidate(): void {
+    this.current = undefined;
+  }
+
+  private reload() {
+    const loading = this.load().then((policies) => ({ policies, tables: new Map<string, string>() }));
+    this.current = loading;
+    loading.catch(() => {
+      if (this.current === loading) this.current = undefined;
+    });
+    return loading;
+  }
+}
+
+/** Everything `decide` looks at in a principal, plus the purpose: equal keys always get equal verdicts. */
+function callerKey(p: Principal, purpose: string): string {
+  return JSON.stringify([p.app, p.roles, p.identity !== undefined && p.identity !== '', p.purposes ?? null, purpose]);
+}

@@ -1,0 +1,135 @@
+import type { Db } from './database';
+import type { EntryKey } from './entry.repository';
+import { preparedRows } from './raw';
+import type { EntryRow } from './schema/index';
+
+export interface AuditedReadInput {
+  key: EntryKey;
+  operation: 'retrieve' | 'exists';
+  /** From domain/retrieve-verdicts: the caller's retrieve decisions per access policy. */
+  verdicts: string;
+  now: Date;
+  caller: { requestId: string; app: string; identity: string | null; authMethod: string | null; clientAddr: string | null };
+}
+
+/**
+ * What the statement concluded. `status: 0` means it did not decide (a policy it does not know or that
+ * changed, or a GET on a retrieval budget) and wrote nothing.
+ */
+export interface AuditedRead {
+  status: number;
+  reason: string | null;
+  /** The entry when it exists; `encryptedValue` is '' unless this was a granted retrieve. */
+  entry?: EntryRow;
+}
+
+/**
+ * A GET or HEAD in one statement and one round trip: find the entry and its policy's rules, pick the
+ * precomputed verdict (404 → the rule's 403 → 410 → a spent budget's 403 on HEAD, the order of
+ * vault.service's two-step path), and insert the access-log row, granted or denied, which commits before
+ * the driver hands back a single row. Nothing is decided from rules the database does not hold right now:
+ * a digest mismatch decides nothing. The blob leaves the database only when the answer is a grant.
+ */
+const STATEMENT = `
+with found as (
+  select e.*, p.rules as policy_rules
+    from vault.entries e left join vault.access_policies p on p.name = e.access_policy
+   where e.purpose = $1 and e.external_id = $2
+), known as (
+  select f.*, case when f.owner_app = $4 then t.verdict -> 'owner' else t.verdict -> 'other' end as side
+    from (select 1) as one
+    left join found f on true
+    left join lateral (select $3::text::jsonb -> f.access_policy as verdict) t on true
+   where f.id is null
+      or t.verdict ->> 'digest' = encode(sha256(convert_to(f.policy_rules::text, 'UTF8')), 'hex')
+), decided as (
+  select k.*, case
+      when k.id is null then '[404, "not_found"]'::jsonb
+      when k.side ->> 0 <> '200' then k.side
+      when k.purged_at is not null then '[410, "purged"]'::jsonb
+      when k.expires_at <= $5 then '[410, "expired"]'::jsonb
+      when jsonb_typeof(k.side -> 2) <> 'number' then '[200, null]'::jsonb
+      when $6 = 'retrieve' then '[0, "budget"]'::jsonb
+      when k.retrieval_count >= (k.side ->> 2)::int then '[403, "retrieval_budget_exhausted"]'::jsonb
+      else '[200, null]'::jsonb
+    end as verdict
+    from known k
+), logged as (
+  insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
+  select $5, $7, $6, $1, $2, $4, $8, $9, $10, (verdict ->> 0)::int = 200, (verdict ->> 0)::int, verdict ->> 1
+    from decided where (verdict ->> 0)::int >= 100
+)
+select id, purpose, external_id,
+       case when $6 = 'retrieve' and verdict ->> 0 = '200' then encrypted_value else '' end as encrypted_value,
+       algorithm_hint, key_ref, metadata, fingerprint, access_policy, owner_app, owner_identity, etag, retrieval_count,
+       created_at, updated_at, expires_at, purged_at, (verdict ->> 0)::int as status, verdict ->> 1 as reason
+  from decided`;
+
+/** PGlite parses timestamptz; under Drizzle, postgres.js hands back the text (Drizzle parses its own queries' columns). */
+type Timestamp = Date | string;
+const toDate = (value: Timestamp): Date => (value instanceof Date ? value : new Date(value));
+
+interface Row {
+  id: string | number | null;
+  purpose: string;
+  external_id: string;
+  encrypted_value: string;
+  algorithm_hint: string | null;
+  key_ref: string | null;
+  metadata: Record<string, unknown> | null;
+  fingerprint: string | null;
+  access_policy: string;
+  owner_app: string;
+  owner_identity: string | null;
+  etag: string;
+  retrieval_count: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  expires_at: Timestamp;
+  purged_at: Timestamp | null;
+  status: number;
+  reason: string | null;
+}
+
+export async function readAndAudit(db: Db, input: AuditedReadInput): Promise<AuditedRead> {
+  const { key, caller } = input;
+  const rows = await preparedRows<Row>(db, STATEMENT, [
+    key.purpose,
+    key.externalId,
+    input.verdicts,
+    caller.app,
+    input.now.toISOString(),
+    input.operation,
+    caller.requestId,
+    caller.identity,
+    caller.authMethod,
+    caller.clientAddr,
+  ]);
+  const row = rows[0];
+  // No row: the entry's policy is not in the table or its rules changed.
+  if (!row) return { status: 0, reason: 'policy_changed' };
+  if (row.id === null) return { status: row.status, reason: row.reason };
+  return {
+    status: row.status,
+    reason: row.reason,
+    entry: {
+      id: Number(row.id),
+      purpose: row.purpose,
+      externalId: row.external_id,
+      encryptedValue: row.encrypted_value,
+      algorithmHint: row.algorithm_hint,
+      keyRef: row.key_ref,
+      metadata: row.metadata,
+      fingerprint: row.fingerprint,
+      accessPolicy: row.access_policy,
+      ownerApp: row.owner_app,
+      ownerIdentity: row.owner_identity,
+      etag: row.etag,
+      retrievalCount: row.retrieval_count,
+      createdAt: toDate(row.created_at),
+      updatedAt: toDate(row.updated_at),
+      expiresAt: toDate(row.expires_at),
+      purgedAt: row.purged_at === null ? null : toDate(row.purged_at),
+    },
+  };
+}
