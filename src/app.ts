@@ -60,11 +60,22 @@ export interface AppDeps {
 }
 
 /**
- * GET and HEAD routes never read a body, so the limit is not asked about theirs: asking makes the Node
- * adapter build a full fetch Request (headers copy, AbortController), the largest single cost of a GET.
+ * The body limit without building a fetch Request: asking the adapter for `raw.body` (which Hono's
+ * bodyLimit does first) makes it build a full one (headers copy, AbortController, web stream), the
+ * largest single cost of a GET and a good part of a PUT. GET and HEAD routes never read a body; a
+ * declared Content-Length is judged from the header (Node's parser refuses a request that also says
+ * Transfer-Encoding, and never reads past the length); only a chunked body is counted as it streams.
  */
-function bodiesOnly(limit: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-  return (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next));
+function bodyLimitByHeader(maxSize: number, streamed: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && /^\d{1,15}$/.test(declared) && c.req.header('transfer-encoding') === undefined) {
+      if (Number(declared) > maxSize) throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
+      return next();
+    }
+    return streamed(c, next);
+  };
 }
 
 /** Slack over the largest value for the JSON envelope and the other fields, so only the value limit decides. */
@@ -122,6 +133,7 @@ export function createApp(deps: AppDeps) {
   app.route('/health', healthRoutes({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }));
   const metricsRoute = deps.metrics && config.metrics.enabled ? metricsRoutes(routeDeps, deps.metrics, { requireAuth: config.metrics.require_auth }) : undefined;
   if (metricsRoute && !config.metrics.require_auth) app.route('/metrics', metricsRoute);
+  const maxBody = config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES;
   // Authentication first (it reads only headers), so an anonymous caller learns nothing, not even a size limit.
   app.use(
     '*',
@@ -133,9 +145,10 @@ export function createApp(deps: AppDeps) {
       ...(deps.limiter && { limiter: deps.limiter }),
       ...(deps.metrics && { onFailure: deps.metrics.authFailure }),
     }),
-    bodiesOnly(
+    bodyLimitByHeader(
+      maxBody,
       bodyLimit({
-        maxSize: config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES,
+        maxSize: maxBody,
         onError: () => {
           throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
         },

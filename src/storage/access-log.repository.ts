@@ -1,25 +1,27 @@
-import { sql } from 'drizzle-orm';
 import type { Db } from './database';
-import { accessLog, type NewAccessLogRow } from './schema/index';
+import { preparedRows } from './raw';
+import type { NewAccessLogRow } from './schema/index';
 
-const COLUMNS = ['createdAt', 'requestId', 'operation', 'purpose', 'externalId', 'app', 'identity', 'authMethod', 'clientAddr', 'granted', 'status', 'reason'] as const;
-
-const prepareInsert = (db: Db) =>
-  db
-    .insert(accessLog)
-    .values(Object.fromEntries(COLUMNS.map((c) => [c, sql.placeholder(c)])) as unknown as NewAccessLogRow)
-    .prepare('insert_access_log');
-const insertByDb = new WeakMap<Db, ReturnType<typeof prepareInsert>>();
+const INSERT = `insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
 /**
  * Runs in the caller's transaction: if this insert fails, the operation it records rolls back with it.
- * Every request writes one, so the statement is built once per handle and only executed after.
+ * Every request writes one, so it is one fixed, prepared statement.
  */
 export async function insertAccessLog(tx: Db, row: NewAccessLogRow): Promise<void> {
-  let query = insertByDb.get(tx);
-  if (!query) {
-    query = prepareInsert(tx);
-    insertByDb.set(tx, query);
-  }
-  await query.execute(Object.fromEntries(COLUMNS.map((c) => [c, row[c] ?? null])));
+  await preparedRows(tx, INSERT, [
+    (row.createdAt ?? new Date()).toISOString(),
+    row.requestId ?? null,
+    row.operation,
+    row.purpose ?? null,
+    row.externalId ?? null,
+    row.app ?? null,
+    row.identity ?? null,
+    row.authMethod ?? null,
+    row.clientAddr ?? null,
+    row.granted,
+    row.status,
+    row.reason ?? null,
+  ]);
 }

@@ -9,18 +9,19 @@ export const SEALED_LOGS: readonly SealedLog[] = ['access_log', 'purge_log'];
  * The exact serialization of a row that its digest covers: a JSON array of a fixed column list (so a
  * later column added to the table never changes old digests), rendered with TimeZone = UTC.
  */
-const ROW_JSON: Record<SealedLog, SQL> = {
-  access_log: sql`json_build_array(l.id, l.created_at, l.request_id, l.operation, l.purpose, l.external_id, l.app, l.identity,
+const ROW_JSON: Record<SealedLog, string> = {
+  access_log: `json_build_array(l.id, l.created_at, l.request_id, l.operation, l.purpose, l.external_id, l.app, l.identity,
     l.auth_method, l.client_addr, l.granted, l.status, l.reason)::text`,
-  purge_log: sql`json_build_array(l.id, l.purged_at, l.purpose, l.external_id, l.method, l.reason, l.actor_app, l.actor_identity,
+  purge_log: `json_build_array(l.id, l.purged_at, l.purpose, l.external_id, l.method, l.reason, l.actor_app, l.actor_identity,
     l.request_id, l.record, l.proof, l.sweep_run_id)::text`,
 };
-const TABLE: Record<SealedLog, SQL> = { access_log: sql`vault.access_log`, purge_log: sql`vault.purge_log` };
+// Built when used, not at module load: in the bundle, Drizzle's sql module may not be initialised yet then.
+const TABLE = (log: SealedLog): SQL => sql.raw(`vault.${log}`);
 const LOCK_KEY: Record<SealedLog, number> = { access_log: 1, purge_log: 2 };
 const SEAL_LOCK_CLASS = 73411902;
 
 /** 16-byte prefix of SHA-256 over the row's serialization. */
-const digestOf = (log: SealedLog) => sql`substring(sha256(convert_to(${ROW_JSON[log]}, 'UTF8')) from 1 for 16)`;
+const digestOf = (log: SealedLog) => sql`substring(sha256(convert_to(${sql.raw(ROW_JSON[log])}, 'UTF8')) from 1 for 16)`;
 
 /** Ids up to the newest seal older than the grace period are closed, but never past what this seal covers. */
 function closedRange(upto: string | null): SQL {
@@ -67,13 +68,13 @@ export async function sealLog(tx: Db, log: SealedLog, options: { graceSeconds: n
     sql`with holes as (
           select unnest(int8multirange(int8range(1, ${nextId}::bigint)) - ${coveredTotal}::int8multirange) as h
         ), cand as (
-          (select id from ${TABLE[log]} where id >= ${nextId}::bigint order by id limit ${options.maxRows}::int)
+          (select id from ${TABLE(log)} where id >= ${nextId}::bigint order by id limit ${options.maxRows}::int)
           union all
-          (select l.id from holes join ${TABLE[log]} l on l.id >= lower(h) and l.id < upper(h))
+          (select l.id from holes join ${TABLE(log)} l on l.id >= lower(h) and l.id < upper(h))
         ), chosen as (
           select id from cand order by id limit ${options.maxRows}::int
         ), digested as (
-          select l.id, ${digestOf(log)} as d from ${TABLE[log]} l join chosen c on c.id = l.id
+          select l.id, ${digestOf(log)} as d from ${TABLE(log)} l join chosen c on c.id = l.id
         ), agg as (
           select min(id) as first_id, max(id) as last_id, count(*)::int as n,
                  range_agg(int8range(id, id, '[]')) as covered,
@@ -121,7 +122,7 @@ export async function recomputeDigests(tx: Db, log: SealedLog, covered: string):
     tx,
     sql`select count(*)::int as n, string_agg(d, ''::bytea order by id) as digests from (
           select l.id, ${digestOf(log)} as d
-            from unnest(${covered}::int8multirange) r join ${TABLE[log]} l on l.id >= lower(r) and l.id < upper(r)
+            from unnest(${covered}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
         ) x`,
   );
   return { count: row?.n ?? 0, digests: row?.digests ? Buffer.from(row.digests) : Buffer.alloc(0) };
@@ -131,7 +132,7 @@ export async function recomputeDigests(tx: Db, log: SealedLog, covered: string):
 export async function presentIds(tx: Db, log: SealedLog, covered: string): Promise<string[]> {
   const rows = await queryRows<{ id: string }>(
     tx,
-    sql`select l.id::text as id from unnest(${covered}::int8multirange) r join ${TABLE[log]} l on l.id >= lower(r) and l.id < upper(r) order by l.id`,
+    sql`select l.id::text as id from unnest(${covered}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r) order by l.id`,
   );
   return rows.map((r) => r.id);
 }
@@ -151,7 +152,7 @@ export async function rowsInClosedGaps(tx: Db, log: SealedLog, coveredTotal: str
     tx,
     sql`select l.id::text as id
           from unnest(${coveredTotal}::int8multirange - ${sealedUnion}::int8multirange) r
-          join ${TABLE[log]} l on l.id >= lower(r) and l.id < upper(r)
+          join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
          order by l.id limit 100`,
   );
   return rows.map((r) => r.id);
@@ -164,8 +165,8 @@ export async function countPending(tx: Db, log: SealedLog, coveredTotal: string)
     sql`with holes as (
           select unnest(int8multirange(int8range(1, coalesce(upper(${coveredTotal}::int8multirange), 1))) - ${coveredTotal}::int8multirange) as h
         )
-        select ((select count(*) from ${TABLE[log]} where id >= coalesce(upper(${coveredTotal}::int8multirange), 1))
-              + (select count(*) from holes join ${TABLE[log]} l on l.id >= lower(h) and l.id < upper(h)))::int as n`,
+        select ((select count(*) from ${TABLE(log)} where id >= coalesce(upper(${coveredTotal}::int8multirange), 1))
+              + (select count(*) from holes join ${TABLE(log)} l on l.id >= lower(h) and l.id < upper(h)))::int as n`,
   );
   return row?.n ?? 0;
 }

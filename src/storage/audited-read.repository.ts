@@ -1,6 +1,7 @@
 import type { Db } from './database';
 import type { EntryKey } from './entry.repository';
 import { preparedRows } from './raw';
+import { entryFromRow, type EntryDbRow } from './rows';
 import type { EntryRow } from './schema/index';
 
 export interface AuditedReadInput {
@@ -65,28 +66,8 @@ select id, purpose, external_id,
        created_at, updated_at, expires_at, purged_at, (verdict ->> 0)::int as status, verdict ->> 1 as reason
   from decided`;
 
-/** PGlite parses timestamptz; under Drizzle, postgres.js hands back the text (Drizzle parses its own queries' columns). */
-type Timestamp = Date | string;
-const toDate = (value: Timestamp): Date => (value instanceof Date ? value : new Date(value));
-
-interface Row {
+interface Row extends Omit<EntryDbRow, 'id'> {
   id: string | number | null;
-  purpose: string;
-  external_id: string;
-  encrypted_value: string;
-  algorithm_hint: string | null;
-  key_ref: string | null;
-  metadata: Record<string, unknown> | null;
-  fingerprint: string | null;
-  access_policy: string;
-  owner_app: string;
-  owner_identity: string | null;
-  etag: string;
-  retrieval_count: number;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  expires_at: Timestamp;
-  purged_at: Timestamp | null;
   status: number;
   reason: string | null;
 }
@@ -109,27 +90,5 @@ export async function readAndAudit(db: Db, input: AuditedReadInput): Promise<Aud
   // No row: the entry's policy is not in the table or its rules changed.
   if (!row) return { status: 0, reason: 'policy_changed' };
   if (row.id === null) return { status: row.status, reason: row.reason };
-  return {
-    status: row.status,
-    reason: row.reason,
-    entry: {
-      id: Number(row.id),
-      purpose: row.purpose,
-      externalId: row.external_id,
-      encryptedValue: row.encrypted_value,
-      algorithmHint: row.algorithm_hint,
-      keyRef: row.key_ref,
-      metadata: row.metadata,
-      fingerprint: row.fingerprint,
-      accessPolicy: row.access_policy,
-      ownerApp: row.owner_app,
-      ownerIdentity: row.owner_identity,
-      etag: row.etag,
-      retrievalCount: row.retrieval_count,
-      createdAt: toDate(row.created_at),
-      updatedAt: toDate(row.updated_at),
-      expiresAt: toDate(row.expires_at),
-      purgedAt: row.purged_at === null ? null : toDate(row.purged_at),
-    },
-  };
+  return { status: row.status, reason: row.reason, entry: entryFromRow(row as EntryDbRow) };
 }

@@ -1,6 +1,8 @@
 import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { ListGrant } from '../domain/access-rules';
 import type { Db } from './database';
+import { preparedRows } from './raw';
+import { ENTRY_COLUMNS, entryFromRow, entryParams, entryPlaceholders, type EntryDbRow } from './rows';
 import { accessPolicies, entries, type EntryRow } from './schema/index';
 
 export interface EntryKey {
@@ -55,21 +57,24 @@ export async function findEntryWithRules(db: Db, key: EntryKey) {
 
 /** Locks the row for the rest of the transaction, so concurrent replacements and purges serialise on it. */
 export async function findEntryForUpdate(tx: Db, key: EntryKey): Promise<EntryRow | undefined> {
-  const rows = await tx.select().from(entries).where(byKey(key)).limit(1).for('update');
-  return rows[0];
+  const rows = await preparedRows<EntryDbRow>(tx, 'select * from vault.entries where purpose = $1 and external_id = $2 limit 1 for update', [key.purpose, key.externalId]);
+  return rows[0] && entryFromRow(rows[0]);
 }
 
 export type NewEntry = Omit<EntryRow, 'id'>;
 
+const INSERT_ENTRY = `insert into vault.entries (${ENTRY_COLUMNS.join(', ')}) values (${entryPlaceholders(1).join(', ')}) returning *`;
+const OVERWRITE_ENTRY = `update vault.entries set ${ENTRY_COLUMNS.map((c, i) => `${c} = ${entryPlaceholders(2)[i]}`).join(', ')} where id = $1 returning *`;
+
 export async function insertEntry(tx: Db, values: NewEntry): Promise<EntryRow> {
-  const rows = await tx.insert(entries).values(values).returning();
-  return rows[0]!;
+  const rows = await preparedRows<EntryDbRow>(tx, INSERT_ENTRY, entryParams(values));
+  return entryFromRow(rows[0]!);
 }
 
 /** Overwrites every stored field of an existing row (a replace, or re-use of a shredded tombstone). */
 export async function overwriteEntry(tx: Db, id: number, values: NewEntry): Promise<EntryRow> {
-  const rows = await tx.update(entries).set(values).where(eq(entries.id, id)).returning();
-  return rows[0]!;
+  const rows = await preparedRows<EntryDbRow>(tx, OVERWRITE_ENTRY, [id, ...entryParams(values)]);
+  return entryFromRow(rows[0]!);
 }
 
 /**

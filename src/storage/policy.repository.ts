@@ -2,6 +2,8 @@ import { asc, eq, sql } from 'drizzle-orm';
 import type { PolicyRules } from '../domain/access-rules';
 import type { PurgeMethod, RetentionPolicy } from '../domain/retention';
 import type { Db } from './database';
+import { preparedRows } from './raw';
+import { accessPolicyFromRow, retentionFromRow, type AccessPolicyDbRow, type RetentionDbRow } from './rows';
 import { accessPolicies, retentionPolicies, type AccessPolicyRow, type RetentionPolicyRow } from './schema/index';
 
 function toRetention(row: RetentionPolicyRow): RetentionPolicy & { createdAt: Date; updatedAt: Date } {
@@ -13,9 +15,8 @@ function toRetention(row: RetentionPolicyRow): RetentionPolicy & { createdAt: Da
  * on it serialise, so no entry is ever stored under a purpose whose policy is being removed.
  */
 export async function findRetentionPolicy(tx: Db, purpose: string, lock?: 'share' | 'update') {
-  const query = tx.select().from(retentionPolicies).where(eq(retentionPolicies.purpose, purpose)).limit(1);
-  const rows = lock ? await query.for(lock) : await query;
-  return rows[0] ? toRetention(rows[0]) : undefined;
+  const rows = await preparedRows<RetentionDbRow>(tx, `select * from vault.retention_policies where purpose = $1 limit 1${lock ? ` for ${lock}` : ''}`, [purpose]);
+  return rows[0] ? toRetention(retentionFromRow(rows[0])) : undefined;
 }
 
 export async function listRetentionPolicies(tx: Db) {
@@ -43,14 +44,14 @@ export async function deleteRetentionPolicy(tx: Db, purpose: string): Promise<bo
 }
 
 export async function findAccessPolicy(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
-  const rows = await tx.select().from(accessPolicies).where(eq(accessPolicies.name, name)).limit(1);
-  return rows[0];
+  const rows = await preparedRows<AccessPolicyDbRow>(tx, 'select * from vault.access_policies where name = $1 limit 1', [name]);
+  return rows[0] && accessPolicyFromRow(rows[0]);
 }
 
 /** Locks the row so a concurrent delete and an entry store that references it cannot interleave. */
 export async function findAccessPolicyForShare(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
-  const rows = await tx.select().from(accessPolicies).where(eq(accessPolicies.name, name)).limit(1).for('share');
-  return rows[0];
+  const rows = await preparedRows<AccessPolicyDbRow>(tx, 'select * from vault.access_policies where name = $1 limit 1 for share', [name]);
+  return rows[0] && accessPolicyFromRow(rows[0]);
 }
 
 export async function listAccessPolicies(tx: Db): Promise<AccessPolicyRow[]> {
