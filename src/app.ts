@@ -1,6 +1,5 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { secureHeaders } from 'hono/secure-headers';
 import type { VaultConfig } from './config/config-schema';
 import type { Clock } from './domain/clock';
 import { NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
@@ -83,7 +82,7 @@ const BODY_ENVELOPE_BYTES = 16 * 1024;
 
 /**
  * Builds the HTTP app from its dependencies; no I/O happens here. Order: request id → request log → client address →
- * secure headers → path bound → timeout → authenticate → body limit → role gate → routes. Every error leaves through one
+ * path bound → timeout → authenticate → body limit → role gate → routes (security headers are the listener's, server.ts). Every error leaves through one
  * renderer; a refusal no verb recorded is audited on the way out, and if that write fails the answer is 503.
  */
 export function createApp(deps: AppDeps) {
@@ -117,11 +116,6 @@ export function createApp(deps: AppDeps) {
     requestId(),
     requestLog(logger, deps.metrics),
     clientAddress(),
-    secureHeaders({
-      strictTransportSecurity: config.server.tls_cert_file ? 'max-age=31536000' : false,
-      crossOriginResourcePolicy: 'same-origin',
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    }),
     boundPath(config.server.max_path_bytes),
     requestTimeout(config.server.request_timeout_ms),
   );

@@ -152,7 +152,8 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
   let draining = false;
   const metrics = createVaultMetrics({ transactionsInFlight: database.transactionsInFlight, poolSize: database.driver === 'pglite' ? 1 : config.storage.pool_max });
   const app = createApp({
-    metrics,
+    // Recorded only when something can read them: with /metrics off, requests skip the counters.
+    ...(config.metrics.enabled && { metrics }),
     version,
     config,
     database,

@@ -1,6 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { securityHeaders } from './http/security-headers';
 import { isLoopback, splitListenAddr, type VaultConfig } from './config/config-schema';
 import { ConfigError } from './config/load-config';
 
@@ -23,7 +25,8 @@ function read(path: string, key: string): Buffer {
  * Starts the listener the configuration asks for: HTTPS when tls_cert_file/tls_key_file are set (asking
  * for a client certificate when tls_client_ca_file is, and refusing the handshake without a trusted one
  * when require_client_cert is), plain HTTP otherwise — but never plain HTTP on a non-loopback address
- * unless allow_plaintext says so. Header size and request time are bounded by the listener itself.
+ * unless allow_plaintext says so. Header size and request time are bounded by the listener itself, and
+ * every response carries the security headers (http/security-headers.ts).
  */
 export async function startListener(fetch: (request: Request, env: unknown) => Response | Promise<Response>, config: Readonly<VaultConfig>): Promise<Listening> {
   const { host, port } = splitListenAddr(config.server.listen_addr);
@@ -62,5 +65,9 @@ export async function startListener(fetch: (request: Request, env: unknown) => R
       server = serve({ fetch, hostname: host, port, serverOptions: common }, onListening);
     }
     server.once('error', reject);
+    const headers = securityHeaders(Boolean(s.tls_cert_file));
+    server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+      for (const [name, value] of headers) response.setHeader(name, value);
+    });
   });
 }

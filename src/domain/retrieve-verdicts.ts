@@ -50,7 +50,7 @@ export class PolicySnapshots {
   /** The verdict table for this caller and purpose, from the current snapshot (computed once per distinct caller). */
   async verdictsFor(principal: Principal, purpose: string): Promise<string> {
     const { policies, tables } = await (this.current ?? this.reload());
-    const key = callerKey(principal, purpose);
+    const key = `${callerKey(principal)}\u0000${purpose}`;
     let table = tables.get(key);
     if (table === undefined) {
       table = retrieveVerdicts(policies, principal, purpose);
@@ -75,7 +75,14 @@ export class PolicySnapshots {
   }
 }
 
-/** Everything `decide` looks at in a principal, plus the purpose: equal keys always get equal verdicts. */
-function callerKey(p: Principal, purpose: string): string {
-  return JSON.stringify([p.app, p.roles, p.identity !== undefined && p.identity !== '', p.purposes ?? null, purpose]);
+/** Everything `decide` looks at in a principal: equal keys always get equal verdicts. */
+const callerKeys = new WeakMap<Principal, string>();
+function callerKey(p: Principal): string {
+  let key = callerKeys.get(p);
+  if (key === undefined) {
+    key = JSON.stringify([p.app, p.roles, p.identity !== undefined && p.identity !== '', p.purposes ?? null]);
+    // Principals are never changed once built (API-key ones are frozen and shared), so the key can be kept.
+    callerKeys.set(p, key);
+  }
+  return key;
 }

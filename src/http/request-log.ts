@@ -6,6 +6,22 @@ import { auditTargetOf } from './audit-target';
 import type { AppEnv } from './app-env';
 
 /**
+ * The audited operation of a request, for the decision metric. It depends only on the method and the
+ * path's fixed segments, so it is remembered per route pattern (not for wildcard patterns or unmatched paths).
+ */
+const operations = new Map<string, string>();
+function operationOf(method: string, route: string, path: string): string {
+  if (route.includes('*') || route === 'unmatched') return auditTargetOf(method, path).operation;
+  const key = `${method} ${route}`;
+  let operation = operations.get(key);
+  if (operation === undefined) {
+    operation = auditTargetOf(method, path).operation;
+    operations.set(key, operation);
+  }
+  return operation;
+}
+
+/**
  * One JSON line per request: method, route pattern (never the raw path, which carries ids), status,
  * duration, app and outcome. Never headers or bodies, so no key or value can reach the log.
  */
@@ -25,7 +41,7 @@ export function requestLog(logger: Logger, metrics?: VaultMetrics) {
     if (metrics) {
       metrics.request(shownRoute, c.req.method, status, seconds);
       if (/^\/(vault|admin|compliance)\b/.test(c.req.path)) {
-        metrics.decision(auditTargetOf(c.req.method, c.req.path).operation, status < 400, c.get('errorCode') ?? null);
+        metrics.decision(operationOf(c.req.method, shownRoute, c.req.path), status < 400, c.get('errorCode') ?? null);
       }
     }
     logger.info('request', {

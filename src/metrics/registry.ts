@@ -9,7 +9,12 @@ const render = (labels: Labels) => {
   const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 };
-const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+/** Series key: label names and values in insertion order (each metric's caller always builds its labels in one order). */
+const keyOf = (labels: Labels) => {
+  let key = '';
+  for (const name in labels) key += `${name}\u0001${labels[name]}\u0002`;
+  return key;
+};
 
 interface Metric {
   expose(): string;

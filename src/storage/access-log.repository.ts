@@ -2,7 +2,7 @@ import type { Db } from './database';
 import { preparedRows } from './raw';
 import type { NewAccessLogRow } from './schema/index';
 
-const INSERT = `insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
+export const INSERT_ACCESS_LOG_SQL = `insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
 /**
@@ -10,7 +10,7 @@ const INSERT = `insert into vault.access_log (created_at, request_id, operation,
  * Every request writes one, so it is one fixed, prepared statement.
  */
 export async function insertAccessLog(tx: Db, row: NewAccessLogRow): Promise<void> {
-  await preparedRows(tx, INSERT, [
+  await preparedRows(tx, INSERT_ACCESS_LOG_SQL, [
     (row.createdAt ?? new Date()).toISOString(),
     row.requestId ?? null,
     row.operation,

@@ -31,7 +31,7 @@ export interface AuditedRead {
  * the driver hands back a single row. Nothing is decided from rules the database does not hold right now:
  * a digest mismatch decides nothing. The blob leaves the database only when the answer is a grant.
  */
-const STATEMENT = `
+export const AUDITED_READ_SQL = `
 with found as (
   select e.*, p.rules as policy_rules
     from vault.entries e left join vault.access_policies p on p.name = e.access_policy
@@ -74,7 +74,7 @@ interface Row extends Omit<EntryDbRow, 'id'> {
 
 export async function readAndAudit(db: Db, input: AuditedReadInput): Promise<AuditedRead> {
   const { key, caller } = input;
-  const rows = await preparedRows<Row>(db, STATEMENT, [
+  const rows = await preparedRows<Row>(db, AUDITED_READ_SQL, [
     key.purpose,
     key.externalId,
     input.verdicts,

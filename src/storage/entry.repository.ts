@@ -57,23 +57,27 @@ export async function findEntryWithRules(db: Db, key: EntryKey) {
 
 /** Locks the row for the rest of the transaction, so concurrent replacements and purges serialise on it. */
 export async function findEntryForUpdate(tx: Db, key: EntryKey): Promise<EntryRow | undefined> {
-  const rows = await preparedRows<EntryDbRow>(tx, 'select * from vault.entries where purpose = $1 and external_id = $2 limit 1 for update', [key.purpose, key.externalId]);
+  const rows = await preparedRows<EntryDbRow>(tx, ENTRY_SQL.findForUpdate, [key.purpose, key.externalId]);
   return rows[0] && entryFromRow(rows[0]);
 }
 
 export type NewEntry = Omit<EntryRow, 'id'>;
 
-const INSERT_ENTRY = `insert into vault.entries (${ENTRY_COLUMNS.join(', ')}) values (${entryPlaceholders(1).join(', ')}) returning *`;
-const OVERWRITE_ENTRY = `update vault.entries set ${ENTRY_COLUMNS.map((c, i) => `${c} = ${entryPlaceholders(2)[i]}`).join(', ')} where id = $1 returning *`;
+/** The store's statements, as sent (the benchmark runs these same texts under pgbench). */
+export const ENTRY_SQL = {
+  findForUpdate: 'select * from vault.entries where purpose = $1 and external_id = $2 limit 1 for update',
+  insert: `insert into vault.entries (${ENTRY_COLUMNS.join(', ')}) values (${entryPlaceholders(1).join(', ')}) returning *`,
+  overwrite: `update vault.entries set ${ENTRY_COLUMNS.map((c, i) => `${c} = ${entryPlaceholders(2)[i]}`).join(', ')} where id = $1 returning *`,
+};
 
 export async function insertEntry(tx: Db, values: NewEntry): Promise<EntryRow> {
-  const rows = await preparedRows<EntryDbRow>(tx, INSERT_ENTRY, entryParams(values));
+  const rows = await preparedRows<EntryDbRow>(tx, ENTRY_SQL.insert, entryParams(values));
   return entryFromRow(rows[0]!);
 }
 
 /** Overwrites every stored field of an existing row (a replace, or re-use of a shredded tombstone). */
 export async function overwriteEntry(tx: Db, id: number, values: NewEntry): Promise<EntryRow> {
-  const rows = await preparedRows<EntryDbRow>(tx, OVERWRITE_ENTRY, [id, ...entryParams(values)]);
+  const rows = await preparedRows<EntryDbRow>(tx, ENTRY_SQL.overwrite, [id, ...entryParams(values)]);
   return entryFromRow(rows[0]!);
 }
 

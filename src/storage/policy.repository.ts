@@ -10,12 +10,18 @@ function toRetention(row: RetentionPolicyRow): RetentionPolicy & { createdAt: Da
   return { ...row, purgeMethod: row.purgeMethod as PurgeMethod };
 }
 
+/** The policy look-ups as sent (the benchmark runs these same texts under pgbench). */
+export const POLICY_SQL = {
+  retention: (lock?: 'share' | 'update') => `select * from vault.retention_policies where purpose = $1 limit 1${lock ? ` for ${lock}` : ''}`,
+  access: (lock?: 'share') => `select * from vault.access_policies where name = $1 limit 1${lock ? ` for ${lock}` : ''}`,
+};
+
 /**
  * `lock: 'share'` (a store) and `lock: 'update'` (a delete) make a policy delete and a store that depends
  * on it serialise, so no entry is ever stored under a purpose whose policy is being removed.
  */
 export async function findRetentionPolicy(tx: Db, purpose: string, lock?: 'share' | 'update') {
-  const rows = await preparedRows<RetentionDbRow>(tx, `select * from vault.retention_policies where purpose = $1 limit 1${lock ? ` for ${lock}` : ''}`, [purpose]);
+  const rows = await preparedRows<RetentionDbRow>(tx, POLICY_SQL.retention(lock), [purpose]);
   return rows[0] ? toRetention(retentionFromRow(rows[0])) : undefined;
 }
 
@@ -44,13 +50,13 @@ export async function deleteRetentionPolicy(tx: Db, purpose: string): Promise<bo
 }
 
 export async function findAccessPolicy(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
-  const rows = await preparedRows<AccessPolicyDbRow>(tx, 'select * from vault.access_policies where name = $1 limit 1', [name]);
+  const rows = await preparedRows<AccessPolicyDbRow>(tx, POLICY_SQL.access(), [name]);
   return rows[0] && accessPolicyFromRow(rows[0]);
 }
 
 /** Locks the row so a concurrent delete and an entry store that references it cannot interleave. */
 export async function findAccessPolicyForShare(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
-  const rows = await preparedRows<AccessPolicyDbRow>(tx, 'select * from vault.access_policies where name = $1 limit 1 for share', [name]);
+  const rows = await preparedRows<AccessPolicyDbRow>(tx, POLICY_SQL.access('share'), [name]);
   return rows[0] && accessPolicyFromRow(rows[0]);
 }
 

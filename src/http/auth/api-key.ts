@@ -17,16 +17,18 @@ export function sha256(value: string): Buffer {
  * known app (no early exit), so neither the key nor which app matched leaks through timing.
  */
 export function createApiKeyAuthenticator(apps: readonly ApiKeyApp[]) {
-  const known = apps.map((app) => ({ app, digest: Buffer.from(app.keySha256, 'hex') }));
+  // One frozen Principal per app, built once: what an API key proves never changes while the vault runs.
+  const known = apps.map((app) => {
+    const principal: Principal = { kind: 'principal', app: app.name, roles: Object.freeze([...app.roles]), method: 'api_key' };
+    if (app.purposes) principal.purposes = Object.freeze([...app.purposes]);
+    return { principal: Object.freeze(principal), digest: Buffer.from(app.keySha256, 'hex') };
+  });
   return function authenticateApiKey(presented: string): Principal | undefined {
     const digest = sha256(presented);
-    let match: ApiKeyApp | undefined;
+    let match: Principal | undefined;
     for (const candidate of known) {
-      if (timingSafeEqual(candidate.digest, digest) && !match) match = candidate.app;
+      if (timingSafeEqual(candidate.digest, digest) && !match) match = candidate.principal;
     }
-    if (!match) return undefined;
-    const principal: Principal = { kind: 'principal', app: match.name, roles: match.roles, method: 'api_key' };
-    if (match.purposes) principal.purposes = match.purposes;
-    return principal;
+    return match;
   };
 }
