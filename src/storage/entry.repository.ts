@@ -1,8 +1,8 @@
-import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { ListGrant } from '../domain/access-rules';
 import type { Db } from './database';
 import { preparedRows } from './raw';
-import { ENTRY_COLUMNS, entryFromRow, entryParams, entryPlaceholders, type EntryDbRow } from './rows';
+import { ENTRY_COLUMNS, entryFromRow, entryParams, entryPlaceholders, META_COLUMNS, metaFromRow, type EntryDbRow } from './rows';
 import { accessPolicies, entries, type EntryRow } from './schema/index';
 
 export interface EntryKey {
@@ -10,26 +10,7 @@ export interface EntryKey {
   externalId: string;
 }
 
-/** Columns a listing returns: everything but the blob, which a listing never loads. */
-const metaColumns = {
-  id: entries.id,
-  purpose: entries.purpose,
-  externalId: entries.externalId,
-  algorithmHint: entries.algorithmHint,
-  keyRef: entries.keyRef,
-  metadata: entries.metadata,
-  fingerprint: entries.fingerprint,
-  accessPolicy: entries.accessPolicy,
-  ownerApp: entries.ownerApp,
-  etag: entries.etag,
-  createdAt: entries.createdAt,
-  updatedAt: entries.updatedAt,
-  expiresAt: entries.expiresAt,
-  purgedAt: entries.purgedAt,
-};
 export type EntryMeta = Omit<EntryRow, 'encryptedValue' | 'ownerIdentity' | 'retrievalCount'>;
-
-const byKey = (key: EntryKey) => and(eq(entries.purpose, key.purpose), eq(entries.externalId, key.externalId));
 
 const prepareFindEntryWithRules = (db: Db) =>
   db
@@ -123,26 +104,23 @@ export interface ListQuery {
  */
 export async function listEntries(tx: Db, q: ListQuery): Promise<EntryMeta[]> {
   if (q.grants.length === 0) return [];
+  // Fixed SQL shapes (one per combination of grants and filters), each prepared once per connection.
+  const params: unknown[] = [q.purpose, q.now.toISOString()];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
   const allowed = q.grants.map((g) => {
-    const parts: SQL[] = [eq(entries.accessPolicy, g.policy)];
-    if (g.ownerOnly) parts.push(eq(entries.ownerApp, q.app));
-    if (g.maxRetrievals !== undefined) parts.push(lt(entries.retrievalCount, g.maxRetrievals));
-    return and(...parts)!;
+    const parts = [`access_policy = ${param(g.policy)}`];
+    if (g.ownerOnly) parts.push(`owner_app = ${param(q.app)}`);
+    if (g.maxRetrievals !== undefined) parts.push(`retrieval_count < ${param(g.maxRetrievals)}`);
+    return `(${parts.join(' and ')})`;
   });
-  const where: (SQL | undefined)[] = [
-    eq(entries.purpose, q.purpose),
-    isNull(entries.purgedAt),
-    gt(entries.expiresAt, q.now),
-    or(...allowed),
-  ];
-  if (q.after !== undefined) where.push(gt(entries.externalId, q.after));
-  if (q.expiringBefore) where.push(lt(entries.expiresAt, q.expiringBefore));
-  if (q.fingerprint !== undefined) where.push(eq(entries.fingerprint, q.fingerprint));
-  if (q.ownerApp !== undefined) where.push(eq(entries.ownerApp, q.ownerApp));
-  return tx
-    .select(metaColumns)
-    .from(entries)
-    .where(and(...where))
-    .orderBy(asc(entries.externalId))
-    .limit(q.limit + 1);
+  const where = ['purpose = $1', 'purged_at is null', 'expires_at > $2', `(${allowed.join(' or ')})`];
+  if (q.after !== undefined) where.push(`external_id > ${param(q.after)}`);
+  if (q.expiringBefore) where.push(`expires_at < ${param(q.expiringBefore.toISOString())}`);
+  if (q.fingerprint !== undefined) where.push(`fingerprint = ${param(q.fingerprint)}`);
+  if (q.ownerApp !== undefined) where.push(`owner_app = ${param(q.ownerApp)}`);
+  const text = `select ${META_COLUMNS} from vault.entries where ${where.join(' and ')} order by external_id limit ${param(q.limit + 1)}`;
+  return (await preparedRows<EntryDbRow>(tx, text, params)).map(metaFromRow);
 }

@@ -53,6 +53,29 @@ export function entryFromRow(row: EntryDbRow): EntryRow {
   };
 }
 
+/** What a listing reads: everything but the blob, the owner identity and the retrieval count. */
+export const META_COLUMNS =
+  'id, purpose, external_id, algorithm_hint, key_ref, metadata, fingerprint, access_policy, owner_app, etag, created_at, updated_at, expires_at, purged_at';
+
+export function metaFromRow(row: Omit<EntryDbRow, 'encrypted_value' | 'owner_identity' | 'retrieval_count'>): Omit<EntryRow, 'encryptedValue' | 'ownerIdentity' | 'retrievalCount'> {
+  return {
+    id: Number(row.id),
+    purpose: row.purpose,
+    externalId: row.external_id,
+    algorithmHint: row.algorithm_hint,
+    keyRef: row.key_ref,
+    metadata: row.metadata,
+    fingerprint: row.fingerprint,
+    accessPolicy: row.access_policy,
+    ownerApp: row.owner_app,
+    etag: row.etag,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    expiresAt: toDate(row.expires_at),
+    purgedAt: toDateOrNull(row.purged_at),
+  };
+}
+
 /** The entry's stored columns in `ENTRY_COLUMNS` order, as statement parameters. */
 export function entryParams(values: Omit<EntryRow, 'id'>): unknown[] {
   return [
