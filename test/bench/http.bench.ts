@@ -182,6 +182,8 @@ it('HTTP load against the vault and the pgbench floor', async () => {
       `select name, rules, encode(sha256(convert_to(rules::text, 'UTF8')), 'hex') as digest from vault.access_policies`,
     );
     const verdicts = retrieveVerdicts(new Map(policies.map((p) => [p.name, { rules: p.rules, digest: p.digest }])), { kind: 'principal', app: 'admin', roles: ['admin'], method: 'api_key' }, 'card');
+    const floorTps = new Map<string, number>();
+    const vaultGetRps = new Map<number, number>();
     const floors: Record<string, string> = { get: pgbenchRead('retrieve', verdicts), head: pgbenchRead('exists', verdicts), put: pgbenchStore() };
 
     lines.push(`vault (PostgreSQL 15, ${ENTRIES} entries, ${SECONDS} s per cell, loader in its own process; CPU in µs per request, pgbench's per transaction, its own included)`);
@@ -195,6 +197,8 @@ it('HTTP load against the vault and the pgbench floor', async () => {
         const floorBefore = machineBusyMs();
         const floor = floors[op] ? pgbench(dbUrl, floors[op], c) : undefined;
         const floorMachine = machineBusyMs() - floorBefore;
+        if (floor) floorTps.set(`${op} ${c}`, floor.tps);
+        if (op === 'get') vaultGetRps.set(c, r.rps);
         const ok = Object.entries(r.statuses).filter(([s]) => s.startsWith('2')).reduce((n, [, v]) => n + v, 0);
         const bad = Object.entries(r.statuses).filter(([s]) => !s.startsWith('2'));
         // CPU is counted over the whole run (warm-up included): requests ≈ rate × seconds.
@@ -222,6 +226,29 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     lines.push(`start to healthy: ${firstStart.toFixed(0)} ms on an empty database (migrations included), ${vault.coldStartMs.toFixed(0)} ms on a migrated one`);
     vault.proc.kill('SIGTERM');
     await new Promise((r) => vault.proc.once('exit', r));
+
+    if (OPS.includes('get')) {
+      // The reference point: the same statement from a bare node:http + postgres.js process (minimal-server.mjs).
+      const port = await freePort();
+      const minimal = spawn(process.execPath, [join(root, 'test/bench/minimal-server.mjs')], {
+        cwd: root,
+        env: { PATH: process.env.PATH, MINIMAL: JSON.stringify({ url: dbUrl.toString(), port, sql: AUDITED_READ_SQL, verdicts, pool: 5 }) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(minimal);
+      await new Promise((resolve) => minimal.stdout!.once('data', resolve));
+      for (const c of CONNS) {
+        const r = load(`http://127.0.0.1:${port}`, 'get', c);
+        const floor = floorTps.get(`get ${c}`);
+        const vaultRps = vaultGetRps.get(c);
+        lines.push(
+          `minimal node:http + postgres.js, same GET statement, ${c} conn: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms` +
+            (floor ? `; ${(r.rps / floor).toFixed(2)} of the floor` : '') +
+            (vaultRps ? `; the vault does ${(vaultRps / r.rps).toFixed(2)} of it` : ''),
+        );
+      }
+      minimal.kill('SIGTERM');
+    }
     await db.end();
 
     if (OPS.includes('get')) {
