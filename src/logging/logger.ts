@@ -18,9 +18,11 @@ export function createLogger(options: { level: LogLevel; write?: (line: string) 
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const min = rank[options.level];
   const base = options.base ?? {};
+  const hasBase = Object.keys(base).length > 0;
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (rank[level] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...redact({ ...base, ...fields }) }));
+    const own = fields ? redact(hasBase ? { ...base, ...fields } : fields) : hasBase ? redact(base) : undefined;
+    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...own }));
   };
   return {
     debug: (msg, fields) => emit('debug', msg, fields),

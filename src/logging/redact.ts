@@ -1,10 +1,23 @@
 const SECRET_KEYS = /^(authorization|x-vault-key|api[-_]?key|key|token|password|secret|encrypted_value|encryptedvalue|cookie|set-cookie)$/i;
 
+/** Field names repeat on every line: each is judged once (bounded, so odd names cannot grow it). */
+const judged = new Map<string, boolean>();
+function isSecret(key: string): boolean {
+  let secret = judged.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEYS.test(key);
+    if (judged.size < 1024) judged.set(key, secret);
+  }
+  return secret;
+}
+
 /** Replaces the value of any field whose name marks it as a secret, at any depth. */
 export function redact(fields: Record<string, unknown>, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) {
-    if (SECRET_KEYS.test(key)) out[key] = '[redacted]';
+  for (const key in fields) {
+    if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
+    const value = fields[key];
+    if (isSecret(key)) out[key] = '[redacted]';
     else if (value && typeof value === 'object' && !Array.isArray(value) && depth < 4) out[key] = redact(value as Record<string, unknown>, depth + 1);
     else out[key] = value;
   }
