@@ -66,7 +66,7 @@ async function startVault(dir: string, env: Record<string, string>): Promise<{ p
   const port = await freePort();
   const started = performance.now();
   // As the image runs it (Containerfile ENTRYPOINT).
-  const proc = spawn(process.execPath, ['--max-semi-space-size=8', 'server.mjs'], {
+  const proc = spawn(process.execPath, ['--max-semi-space-size=4', 'server.mjs'], {
     cwd: dir,
     env: { PATH: process.env.PATH, VSQL_VAULT_API_KEY: KEY, VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}`, VSQL_VAULT_PURGE_SWEEP_INTERVAL_HOURS: '1000', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
