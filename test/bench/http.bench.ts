@@ -108,13 +108,14 @@ function pgbenchRead(operation: 'retrieve' | 'exists', verdicts: string): string
   return `\\set id random(1, ${ENTRIES})\n${pgbenchStatement(AUDITED_READ_SQL, ["'card'", key, lit(verdicts), CALLER[0]!, 'now()', lit(operation), 'md5(random()::text)', ...CALLER.slice(1)])}\n`;
 }
 
-function pgbenchStore(): string {
-  const key = "'pgb-' || :client_id || '-' || :id";
+function pgbenchStore(clients: number): string {
+  // Fresh keys (the vault's store of a new key inserts): per cell and client, from a range that never repeats in practice.
+  const key = `'pgb-${clients}-' || :client_id || '-' || :id`;
   const value = lit(`vault-v1-AES256-GCM-keyid=7-${'Q'.repeat(120)}`);
   const entry = ["'card'", key, value, 'null', "'kms/card-key-v7'", 'null', 'null', "'owner-only'", "'admin'", 'null', 'md5(random()::text)', '0', 'now()', 'now()', "now() + interval '365 days'", 'null'];
   const audit = ['now()', 'md5(random()::text)', "'store'", "'card'", key, ...CALLER, 'true', '201', 'null'];
   return [
-    '\\set id random(1, 1000000000)',
+    '\\set id random(1, 1000000000000000)',
     'BEGIN;',
     pgbenchStatement(POLICY_SQL.retention('share'), ["'card'"]),
     pgbenchStatement(POLICY_SQL.access('share'), ["'owner-only'"]),
@@ -184,7 +185,11 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     const verdicts = retrieveVerdicts(new Map(policies.map((p) => [p.name, { rules: p.rules, digest: p.digest }])), { kind: 'principal', app: 'admin', roles: ['admin'], method: 'api_key' }, 'card');
     const floorTps = new Map<string, number>();
     const vaultGetRps = new Map<number, number>();
-    const floors: Record<string, string> = { get: pgbenchRead('retrieve', verdicts), head: pgbenchRead('exists', verdicts), put: pgbenchStore() };
+    const floors: Record<string, (clients: number) => string> = {
+      get: () => pgbenchRead('retrieve', verdicts),
+      head: () => pgbenchRead('exists', verdicts),
+      put: (clients) => pgbenchStore(clients),
+    };
 
     lines.push(`vault (PostgreSQL 15, ${ENTRIES} entries, ${SECONDS} s per cell, loader in its own process; CPU in µs per request, pgbench's per transaction, its own included)`);
     row('op', 'conns', 'vault req/s', 'p50 ms', 'p99 ms', 'vault CPU', 'loader CPU', 'rest CPU', 'pgbench tps (same SQL)', 'pgbench latency ms', 'machine CPU (pgbench)', 'vault / floor');
@@ -195,7 +200,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
         const r = load(vault.base, op, c);
         const spent = { vault: cpuMs([pid]) - before.vault, machine: machineBusyMs() - before.machine };
         const floorBefore = machineBusyMs();
-        const floor = floors[op] ? pgbench(dbUrl, floors[op], c) : undefined;
+        const floor = floors[op] ? pgbench(dbUrl, floors[op](c), c) : undefined;
         const floorMachine = machineBusyMs() - floorBefore;
         if (floor) floorTps.set(`${op} ${c}`, floor.tps);
         if (op === 'get') vaultGetRps.set(c, r.rps);
