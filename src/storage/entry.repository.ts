@@ -24,7 +24,8 @@ const findEntryWithRulesByDb = new WeakMap<Db, ReturnType<typeof prepareFindEntr
 
 /**
  * The entry and the rules of its access policy in one round trip; `rules` is null when the policy is
- * unknown. Every GET and HEAD runs it, so the query is built once per handle and only executed after.
+ * unknown. The two-step GET/HEAD path (a policy the one-statement read could not judge, or a budget)
+ * runs it; the query is built once per handle and only executed after.
  */
 export async function findEntryWithRules(db: Db, key: EntryKey) {
   let query = findEntryWithRulesByDb.get(db);
