@@ -37,6 +37,9 @@ function side(rules: PolicyRules, principal: Principal, purpose: string, ownerAp
   return decision.allow ? [200, null, decision.maxRetrievals ?? null] : [403, decision.reason, null];
 }
 
+/** Past this many access policies, GET and HEAD take the two-step path (the table is ~150 bytes a policy). */
+export const MAX_POLICIES_PER_TABLE = 64;
+
 /**
  * The access policies as last read, shared by the requests of one app instance. Loaded on first use and
  * dropped whenever a read finds it out of date (or this replica changes a policy); concurrent requests
@@ -47,9 +50,14 @@ export class PolicySnapshots {
 
   constructor(private readonly load: () => Promise<ReadonlyMap<string, PolicySnapshot>>) {}
 
-  /** The verdict table for this caller and purpose, from the current snapshot (computed once per distinct caller). */
-  async verdictsFor(principal: Principal, purpose: string): Promise<string> {
+  /**
+   * The verdict table for this caller and purpose, from the current snapshot (computed once per distinct
+   * caller); undefined when there are so many policies that sending the table with every read would cost
+   * more than the second round trip it saves.
+   */
+  async verdictsFor(principal: Principal, purpose: string): Promise<string | undefined> {
     const { policies, tables } = await (this.current ?? this.reload());
+    if (policies.size > MAX_POLICIES_PER_TABLE) return undefined;
     const key = `${callerKey(principal)}\u0000${purpose}`;
     let table = tables.get(key);
     if (table === undefined) {

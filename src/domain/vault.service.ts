@@ -141,23 +141,26 @@ async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey) {
  * GET and HEAD in one round trip: the verdicts `decide` gives this caller under every known policy go
  * with the read, and the statement applies the one for the entry's policy and writes the access-log row
  * (storage/audited-read.repository). Returns undefined, having written nothing, when the statement
- * could not decide — a policy it does not know or that changed (the snapshot is then reloaded), or a GET
- * on a retrieval budget — and the caller takes the two-step path.
+ * could not decide — a policy it does not know or that changed (the snapshot is then reloaded), a GET
+ * on a retrieval budget, or more policies than a table should carry — and the caller takes the
+ * two-step path.
  */
 async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists'): Promise<EntryRow | undefined> {
   if (!ctx.policies) return undefined;
   const policies = ctx.policies;
   const now = ctx.clock.now();
   const row = auditRow(ctx.actor, ctx.info, { operation, purpose: key.purpose, externalId: key.externalId, granted: false, status: 0 }, now);
-  const out = await auditedStatement(ctx, async () =>
-    readAndAudit(ctx.db, {
+  const out = await auditedStatement(ctx, async () => {
+    const verdicts = await policies.verdictsFor(ctx.actor, key.purpose);
+    if (verdicts === undefined) return { status: 0, reason: 'too_many_policies' };
+    return readAndAudit(ctx.db, {
       key,
       operation,
-      verdicts: await policies.verdictsFor(ctx.actor, key.purpose),
+      verdicts,
       now,
       caller: { requestId: row.requestId, app: row.app!, identity: row.identity, authMethod: row.authMethod, clientAddr: row.clientAddr },
-    }),
-  );
+    });
+  });
   if (out.status === 0) {
     if (out.reason === 'policy_changed') policies.invalidate();
     return undefined;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/domain/principal';
-import { PolicySnapshots, retrieveVerdicts } from '../../src/domain/retrieve-verdicts';
+import { MAX_POLICIES_PER_TABLE, PolicySnapshots, retrieveVerdicts } from '../../src/domain/retrieve-verdicts';
 import { readAndAudit, type AuditedReadInput } from '../../src/storage/audited-read.repository';
 import { loadPolicySnapshots } from '../../src/storage/policy.repository';
 import { createTestVault, type TestVault } from '../support/test-app';
@@ -116,11 +116,35 @@ describe('the one-statement audited read', () => {
     });
     const [a, b] = await Promise.all([snapshots.verdictsFor(pay, 'card'), snapshots.verdictsFor(other, 'card')]);
     expect(loads).toBe(1);
-    expect(JSON.parse(a)['owner-only'].owner[0]).toBe(200);
-    expect(JSON.parse(b)['owner-only'].other).toEqual([403, 'not_owner', null]);
+    expect(JSON.parse(a!)['owner-only'].owner[0]).toBe(200);
+    expect(JSON.parse(b!)['owner-only'].other).toEqual([403, 'not_owner', null]);
     snapshots.invalidate();
     await snapshots.verdictsFor(pay, 'card');
     expect(loads).toBe(2);
+  });
+});
+
+describe('more access policies than a verdict table carries', () => {
+  let vault: TestVault;
+  beforeAll(async () => {
+    vault = await createTestVault({ apps: [{ name: 'pay' }, { name: 'other' }] });
+    await putRetention(vault, 'card');
+    const values = Array.from({ length: MAX_POLICIES_PER_TABLE }, (_, i) => `('many-${i}', 'bulk', '{"store":{"allow":"any"},"retrieve":{"allow":"owner"},"purge":{"allow":"admin"}}'::jsonb, false, now(), now())`);
+    await vault.db.query(`insert into vault.access_policies (name, description, rules, builtin, created_at, updated_at) values ${values.join(', ')}`);
+    await store(vault, 'pay', 'card', 'crowded', { access_policy: 'many-7' });
+  });
+  afterAll(() => vault.close());
+
+  it('gives no table, and GET and HEAD still answer by the rules, each with one row', async () => {
+    const snapshots = new PolicySnapshots(() => loadPolicySnapshots(vault.db.db));
+    expect(await snapshots.verdictsFor(pay, 'card')).toBeUndefined();
+    const owner = await vault.request('GET', '/vault/card/crowded', { as: 'pay' });
+    const stranger = await vault.request('HEAD', '/vault/card/crowded', { as: 'other' });
+    expect([owner.status, stranger.status]).toEqual([200, 403]);
+    for (const [res, granted] of [[owner, true], [stranger, false]] as const) {
+      const rows = await vault.db.query<{ granted: boolean }>('select granted from vault.access_log where request_id = $1', [res.headers.get('x-request-id')]);
+      expect(rows).toEqual([{ granted }]);
+    }
   });
 });
 
