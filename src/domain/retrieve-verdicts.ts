@@ -42,8 +42,8 @@ export const MAX_POLICIES_PER_TABLE = 64;
 
 /**
  * The access policies as last read, shared by the requests of one app instance. Loaded on first use and
- * dropped whenever a read finds it out of date (or this replica changes a policy); concurrent requests
- * share one load. Never trusted on its own: see `retrieveVerdicts`.
+ * dropped whenever a read finds it out of date, whichever replica made the change (that read takes the
+ * two-step path); concurrent requests share one load. Never trusted on its own: see `retrieveVerdicts`.
  */
 export class PolicySnapshots {
   private current: Promise<{ policies: ReadonlyMap<string, PolicySnapshot>; tables: Map<string, string> }> | undefined;
