@@ -84,6 +84,24 @@ describe('request bounds and secure headers on a real listener', () => {
 
   const admin = () => ({ 'X-Vault-Key': vault.keys.admin!, 'X-Request-Id': `bounds-${randomUUID()}` });
 
+  /** Writes raw bytes to the listener and resolves with the response's status line, as soon as it arrives. */
+  const statusLine = (writes: string[], timeoutMessage: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        for (const w of writes) socket.write(w);
+      });
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1');
+        if (received.includes('\r\n')) {
+          resolve(received.slice(0, received.indexOf('\r\n')));
+          socket.destroy();
+        }
+      });
+      socket.on('error', reject);
+      socket.setTimeout(5000, () => reject(new Error(timeoutMessage)));
+    });
+
   it('a body over the limit is a 413 even when it is not JSON at all (refused before parsing), and is audited', async () => {
     const headers = { ...admin(), 'Content-Type': 'application/json' };
     const res = await wireRequest({ port, method: 'PUT', path: '/vault/card/big-1', headers, body: `{${'x'.repeat(200_000)}` });
@@ -105,46 +123,20 @@ describe('request bounds and secure headers on a real listener', () => {
       '',
       '{"encrypted_value":"',
     ].join('\r\n');
-    const status = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write(head));
-      let received = '';
-      socket.on('data', (chunk) => {
-        received += chunk.toString('latin1');
-        if (received.includes('\r\n')) {
-          resolve(received.slice(0, received.indexOf('\r\n')));
-          socket.destroy();
-        }
-      });
-      socket.on('error', reject);
-      socket.setTimeout(5000, () => reject(new Error('no answer while the body was still outstanding')));
-    });
+    const status = await statusLine([head], 'no answer while the body was still outstanding');
     expect(status).toBe('HTTP/1.1 413 Payload Too Large');
   });
 
   it('a chunked body (no Content-Length) is counted as it arrives: over the limit is a 413, under it is stored', async () => {
-    const chunked = (id: string, body: string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          socket.write(
-            [`PUT /vault/card/${id} HTTP/1.1`, 'Host: 127.0.0.1', `X-Vault-Key: ${vault.keys.admin}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''].join('\r\n'),
-          );
-          for (let i = 0; i < body.length; i += 1000) {
-            const part = body.slice(i, i + 1000);
-            socket.write(`${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`);
-          }
-          socket.write('0\r\n\r\n');
-        });
-        let received = '';
-        socket.on('data', (chunk) => {
-          received += chunk.toString('latin1');
-          if (received.includes('\r\n')) {
-            resolve(received.slice(0, received.indexOf('\r\n')));
-            socket.destroy();
-          }
-        });
-        socket.on('error', reject);
-        socket.setTimeout(5000, () => reject(new Error('no answer')));
-      });
+    const chunked = (id: string, body: string) => {
+      const head = [`PUT /vault/card/${id} HTTP/1.1`, 'Host: 127.0.0.1', `X-Vault-Key: ${vault.keys.admin}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''];
+      const chunks: string[] = [];
+      for (let i = 0; i < body.length; i += 1000) {
+        const part = body.slice(i, i + 1000);
+        chunks.push(`${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`);
+      }
+      return statusLine([head.join('\r\n'), ...chunks, '0\r\n\r\n'], 'no answer');
+    };
     // Not JSON at all: only the byte count can make this a 413 (parsed, it would be a 400).
     expect(await chunked('chunked-big', `{${'x'.repeat(200_000)}`)).toBe('HTTP/1.1 413 Payload Too Large');
     expect(await chunked('chunked-small', JSON.stringify({ encrypted_value: 'vault:v1:small' }))).toBe('HTTP/1.1 201 Created');
