@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from './database';
 import { queryRows } from './raw';
+import { toDate, type RetentionDbRow, type Timestamp } from './rows';
 
 /** Counts come back as text (count() is bigint) and are read with Number: exact up to 2^53. */
 const n = (value: string | null | undefined): number => (value === null || value === undefined ? 0 : Number(value));
@@ -147,15 +148,7 @@ export interface ReportPolicy {
 
 /** Every retention policy as it is now (the sweep applies the current one), with its cutoff at `now`. */
 export async function listRetentionPolicies(tx: Db, now: Date): Promise<ReportPolicy[]> {
-  const rows = await queryRows<{
-    purpose: string;
-    max_retention_days: number;
-    default_ttl_days: number | null;
-    purge_method: string;
-    require_purge_proof: boolean;
-    description: string | null;
-    cutoff: Date | string;
-  }>(
+  const rows = await queryRows<Omit<RetentionDbRow, 'created_at' | 'updated_at'> & { cutoff: Timestamp }>(
     tx,
     sql`select purpose, max_retention_days, default_ttl_days, purge_method, require_purge_proof, description,
                ${now.toISOString()}::timestamptz - make_interval(days => max_retention_days) as cutoff
@@ -168,7 +161,7 @@ export async function listRetentionPolicies(tx: Db, now: Date): Promise<ReportPo
     purgeMethod: r.purge_method,
     requirePurgeProof: r.require_purge_proof,
     description: r.description,
-    cutoff: new Date(r.cutoff),
+    cutoff: toDate(r.cutoff),
   }));
 }
 
