@@ -31,21 +31,24 @@ export interface EntryDbRow {
   purged_at: Timestamp | null;
 }
 
-export function entryFromRow(row: EntryDbRow): EntryRow {
+/** What a listing reads: everything but the blob, the owner identity and the retrieval count. */
+export const META_COLUMNS =
+  'id, purpose, external_id, algorithm_hint, key_ref, metadata, fingerprint, access_policy, owner_app, etag, created_at, updated_at, expires_at, purged_at';
+
+type MetaDbRow = Omit<EntryDbRow, 'encrypted_value' | 'owner_identity' | 'retrieval_count'>;
+
+export function metaFromRow(row: MetaDbRow): Omit<EntryRow, 'encryptedValue' | 'ownerIdentity' | 'retrievalCount'> {
   return {
     id: Number(row.id),
     purpose: row.purpose,
     externalId: row.external_id,
-    encryptedValue: row.encrypted_value,
     algorithmHint: row.algorithm_hint,
     keyRef: row.key_ref,
     metadata: row.metadata,
     fingerprint: row.fingerprint,
     accessPolicy: row.access_policy,
     ownerApp: row.owner_app,
-    ownerIdentity: row.owner_identity,
     etag: row.etag,
-    retrievalCount: row.retrieval_count,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
     expiresAt: toDate(row.expires_at),
@@ -53,27 +56,9 @@ export function entryFromRow(row: EntryDbRow): EntryRow {
   };
 }
 
-/** What a listing reads: everything but the blob, the owner identity and the retrieval count. */
-export const META_COLUMNS =
-  'id, purpose, external_id, algorithm_hint, key_ref, metadata, fingerprint, access_policy, owner_app, etag, created_at, updated_at, expires_at, purged_at';
-
-export function metaFromRow(row: Omit<EntryDbRow, 'encrypted_value' | 'owner_identity' | 'retrieval_count'>): Omit<EntryRow, 'encryptedValue' | 'ownerIdentity' | 'retrievalCount'> {
-  return {
-    id: Number(row.id),
-    purpose: row.purpose,
-    externalId: row.external_id,
-    algorithmHint: row.algorithm_hint,
-    keyRef: row.key_ref,
-    metadata: row.metadata,
-    fingerprint: row.fingerprint,
-    accessPolicy: row.access_policy,
-    ownerApp: row.owner_app,
-    etag: row.etag,
-    createdAt: toDate(row.created_at),
-    updatedAt: toDate(row.updated_at),
-    expiresAt: toDate(row.expires_at),
-    purgedAt: toDateOrNull(row.purged_at),
-  };
+/** A whole entry: its metadata plus the blob, the owner identity and the retrieval count. */
+export function entryFromRow(row: EntryDbRow): EntryRow {
+  return { ...metaFromRow(row), encryptedValue: row.encrypted_value, ownerIdentity: row.owner_identity, retrievalCount: row.retrieval_count };
 }
 
 /** The entry's stored columns in `ENTRY_COLUMNS` order, as statement parameters. */
