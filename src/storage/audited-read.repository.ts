@@ -46,10 +46,12 @@ with found as (
 ), decided as (
   select k.*, case
       when k.id is null then '[404, "not_found"]'::jsonb
-      when k.side ->> 0 <> '200' then k.side
+      /* fail closed: a verdict that is neither a grant nor a denial decides nothing */
+      when jsonb_typeof(k.side -> 0) is distinct from 'number' or k.side ->> 0 not in ('200', '403') then '[0, "undecided"]'::jsonb
+      when k.side ->> 0 = '403' then k.side
       when k.purged_at is not null then '[410, "purged"]'::jsonb
       when k.expires_at <= $5 then '[410, "expired"]'::jsonb
-      when jsonb_typeof(k.side -> 2) <> 'number' then '[200, null]'::jsonb
+      when coalesce(jsonb_typeof(k.side -> 2), 'null') = 'null' then '[200, null]'::jsonb
       when $6 = 'retrieve' then '[0, "budget"]'::jsonb
       when k.retrieval_count >= (k.side ->> 2)::int then '[403, "retrieval_budget_exhausted"]'::jsonb
       else '[200, null]'::jsonb

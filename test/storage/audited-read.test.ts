@@ -75,6 +75,19 @@ describe('the one-statement audited read', () => {
     expect(await rowsFor(i.caller.requestId)).toEqual([]);
   });
 
+  it('fails closed on a verdict that is neither a grant nor a denial: nothing decided, nothing written', async () => {
+    const snapshots = await loadPolicySnapshots(vault.db.db);
+    const digest = snapshots.get('owner-only')!.digest;
+    for (const side of [null, [500, null, null], ['200', null, null]]) {
+      const table = JSON.stringify({ 'owner-only': { digest, owner: side, other: side } });
+      for (const operation of ['retrieve', 'exists'] as const) {
+        const i = await input(pay, 'owned', operation, table);
+        expect(await readAndAudit(vault.db.db, i)).toMatchObject({ status: 0, reason: 'undecided' });
+        expect(await rowsFor(i.caller.requestId)).toEqual([]);
+      }
+    }
+  });
+
   it('decides nothing for a policy the table does not know', async () => {
     const i = await input(pay, 'owned', 'retrieve', '{}');
     expect(await readAndAudit(vault.db.db, i)).toEqual({ status: 0, reason: 'policy_changed' });
