@@ -17,12 +17,15 @@ import { POLICY_SQL } from '../../src/storage/policy.repository';
  * nothing about time.
  *   npm run bench                       (BENCH_SECONDS=8 per cell, BENCH_ENTRIES=100000)
  *   BENCH_OPS=get,put BENCH_CONNS=1,32 npm run bench
+ *   BENCH_POOL_MAX=10 npm run bench      (the vault's storage.pool_max; default the shipped 5)
  */
 const root = new URL('../..', import.meta.url).pathname;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const OPS = (process.env.BENCH_OPS ?? 'get,put,head,list').split(',');
 const CONNS = (process.env.BENCH_CONNS ?? '1,8,32').split(',').map(Number);
+/** The vault's storage.pool_max; unset, the shipped default. */
+const POOL: Record<string, string> = process.env.BENCH_POOL_MAX ? { VSQL_VAULT_STORAGE_POOL_MAX: process.env.BENCH_POOL_MAX } : {};
 const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const KEY = 'bench-admin-key-0123456789';
 
@@ -161,7 +164,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
   try {
     // Cold start on an empty database includes applying migrations; measure a second, warm-schema start too.
     // The shipped defaults (pool_max 5): a single event loop gains nothing from more connections.
-    let vault = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: dbUrl.toString() });
+    let vault = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: dbUrl.toString(), ...POOL });
     children.push(vault.proc);
     const firstStart = vault.coldStartMs;
     const db = postgres(dbUrl.toString(), { max: 1, onnotice: () => {} });
@@ -173,7 +176,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     await db.unsafe('analyze');
     vault.proc.kill('SIGTERM');
     await new Promise((r) => vault.proc.once('exit', r));
-    vault = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: dbUrl.toString() });
+    vault = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: dbUrl.toString(), ...POOL });
     children.push(vault.proc);
     const pid = vault.proc.pid!;
     const rssIdle = rssKb(pid, 'VmRSS');
