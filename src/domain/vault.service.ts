@@ -172,7 +172,7 @@ async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation:
 }
 
 /** GET: the blob and its metadata. A retrieval budget is spent atomically; the one past it is denied. */
-export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<EntryRow> {
+export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }, attempt = 1): Promise<EntryRow> {
   const answered = await readInOneStatement(ctx, key, 'retrieve');
   if (answered) return answered;
   const event = { operation: 'retrieve' as const, purpose: key.purpose, externalId: key.externalId };
@@ -183,10 +183,18 @@ export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: En
   });
   const max = readable.decision.maxRetrievals;
   if (max === undefined) return readable.entry;
-  return runAudited(ctx, event, async (tx) => {
-    if (!(await consumeRetrieval(tx, readable.entry.id, max))) throw denied('retrieval_budget_exhausted');
-    return { result: readable.entry, status: 200 };
+  const entry = readable.entry;
+  const served = await runAudited(ctx, event, async (tx) => {
+    const spent = await consumeRetrieval(tx, { id: entry.id, etag: entry.etag, max, now: ctx.clock.now() });
+    if (spent === 'exhausted') throw denied('retrieval_budget_exhausted');
+    if (spent === 'changed') {
+      if (attempt >= 3) throw new ConflictError('The entry is being changed concurrently; retry.').withReason('changed_during_retrieval');
+      // Replaced, purged or expired since it was read: nothing was spent or served, so no row; read again.
+      return { result: undefined, status: 0, grantAuditedByCaller: true };
+    }
+    return { result: entry, status: 200 };
   });
+  return served ?? retrieveEntry({ ctx, key }, attempt + 1);
 }
 
 /** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */

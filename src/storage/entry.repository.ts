@@ -1,4 +1,4 @@
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ListGrant } from '../domain/access-rules';
 import type { Db } from './database';
 import { preparedRows } from './raw';
@@ -64,16 +64,18 @@ export async function overwriteEntry(tx: Db, id: number, values: NewEntry): Prom
 }
 
 /**
- * Spends one retrieval of a budget atomically: the conditional UPDATE re-checks the count under the row
- * lock, so concurrent retrievals (on any replica) never exceed `max`. False when the budget is spent.
+ * Spends one retrieval of a budget atomically, on the version that was read: the conditional UPDATE
+ * re-checks, under the row lock, that the entry still has that ETag, is neither purged nor expired, and
+ * has budget left, so concurrent retrievals (on any replica) never exceed `max` and a value replaced or
+ * shredded since it was read is never served. `changed` when the entry is no longer that live version.
  */
-export async function consumeRetrieval(tx: Db, id: number, max: number): Promise<boolean> {
-  const rows = await tx
-    .update(entries)
-    .set({ retrievalCount: sql`${entries.retrievalCount} + 1` })
-    .where(and(eq(entries.id, id), lt(entries.retrievalCount, max)))
-    .returning({ id: entries.id });
-  return rows.length === 1;
+export async function consumeRetrieval(tx: Db, spend: { id: number; etag: string; max: number; now: Date }): Promise<'spent' | 'exhausted' | 'changed'> {
+  const same = 'id = $1 and etag = $2 and purged_at is null and expires_at > $3';
+  const params = [spend.id, spend.etag, spend.now.toISOString()];
+  const spent = await preparedRows(tx, `update vault.entries set retrieval_count = retrieval_count + 1 where ${same} and retrieval_count < $4 returning id`, [...params, spend.max]);
+  if (spent.length === 1) return 'spent';
+  const still = await preparedRows(tx, `select 1 from vault.entries where ${same}`, params);
+  return still.length === 1 ? 'exhausted' : 'changed';
 }
 
 export async function countEntriesWithPolicy(tx: Db, policy: string): Promise<number> {
