@@ -156,7 +156,9 @@ export function createApp(deps: AppDeps) {
     return c.body(openApi, 200, { 'Content-Type': 'application/json' });
   });
   app.route('/vault', vaultRoutes(routeDeps));
-  // Role gates sit on each admin router (policies and sweeps: admin; evidence reads: admin or auditor).
+  // Every /admin path needs admin or auditor before any router sees it (so an admin route added without
+  // a gate still fails closed); each router then narrows (policies and sweeps: admin only).
+  app.use('/admin/*', requireRole('admin', 'auditor'));
   app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
   app.route('/admin/access-policies', accessPolicyRoutes(routeDeps));
   app.route('/admin/purge', purgeRoutes(routeDeps));
@@ -165,7 +167,6 @@ export function createApp(deps: AppDeps) {
     '/admin',
     auditRoutes({ ...routeDeps, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } }),
   );
-  app.all('/admin/*', requireRole('admin', 'auditor'));
 
   const handleError = async (error: unknown, c: Context<AppEnv>) => {
     let vaultError: VaultError = toVaultError(error);
