@@ -129,3 +129,43 @@ export const BUILTIN_POLICIES: Readonly<Record<string, { description: string; ru
 };
 
 export const DEFAULT_ACCESS_POLICY = 'owner-only';
+
+const ALL_KINDS: readonly AllowKind[] = ['any', 'owner', 'same-purpose', 'admin'];
+
+function kindsOf(rule: Rule): AllowKind[] {
+  const kinds = Array.isArray(rule.allow) ? rule.allow : [rule.allow];
+  // `any` admits every caller the other kinds could: it stands for all of them.
+  return kinds.includes('any') ? [...ALL_KINDS] : kinds;
+}
+
+/**
+ * Whether `next` would allow some caller that `current` denies, for one operation: a kind the old rule
+ * did not have, an app the old `allowed_apps` did not list (or the list dropped), `require_identity`
+ * dropped, or a larger or removed `max_retrievals`. Conservative: anything not provably narrower or equal
+ * counts as widening. Pure; the policy service refuses such a change while entries use the policy.
+ */
+export function ruleWidening(current: Rule, next: Rule): string | undefined {
+  const before = kindsOf(current);
+  const added = kindsOf(next).filter((k) => !before.includes(k));
+  if (added.length > 0) return `allows ${added.join(', ')}`;
+  if (current.allowed_apps) {
+    if (!next.allowed_apps) return 'drops allowed_apps';
+    const extra = next.allowed_apps.filter((a) => !current.allowed_apps!.includes(a));
+    if (extra.length > 0) return 'adds apps to allowed_apps';
+  }
+  if (current.require_identity && !next.require_identity) return 'drops require_identity';
+  if (current.max_retrievals !== undefined) {
+    if (next.max_retrievals === undefined) return 'removes max_retrievals';
+    if (next.max_retrievals > current.max_retrievals) return 'raises max_retrievals';
+  }
+  return undefined;
+}
+
+/** The first operation whose rule `next` widens, with why; undefined when every rule is equal or narrower. */
+export function policyWidening(current: PolicyRules, next: PolicyRules): { operation: RuleOperation; why: string } | undefined {
+  for (const operation of ['store', 'retrieve', 'purge'] as const) {
+    const why = ruleWidening(current[operation], next[operation]);
+    if (why) return { operation, why };
+  }
+  return undefined;
+}

@@ -33,6 +33,8 @@ export class VaultError extends Error {
   audited = false;
   /** Why, for the access log only (e.g. `app_not_allowed`); never sent to the caller. */
   reason?: string;
+  /** A finer code for the problem body (e.g. `policy_widening_in_use`); the status still follows `code`. */
+  problemCode?: string;
 
   constructor(code: ErrorCode, message: string, errors?: FieldIssue[]) {
     super(message);
@@ -43,6 +45,11 @@ export class VaultError extends Error {
 
   withReason(reason: string): this {
     this.reason = reason;
+    return this;
+  }
+
+  withProblemCode(problemCode: string): this {
+    this.problemCode = problemCode;
     return this;
   }
 }

@@ -1,5 +1,6 @@
-import type { PolicyRules } from './access-rules';
+import { policyWidening, type PolicyRules } from './access-rules';
 import { ConflictError, NotFoundError } from './errors';
+import { canonicalJson, sha256Hex } from './purge-proof';
 import type { RetentionPolicy } from './retention';
 import { runAudited, type ServiceContext } from './service-context';
 import { countEntriesForPurpose, countEntriesWithPolicy } from '../storage/entry.repository';
@@ -19,10 +20,35 @@ import {
  * Admin verbs for policies. The route gate (requireRole admin) runs first; each verb is audited like any
  * other operation. A shortened retention policy applies to existing entries at the next sweep.
  */
+/** `sha256:` + hex of the canonical JSON of what a policy decides, for the audit row of every change. */
+export function policyDigest(governing: unknown): string {
+  return `sha256:${sha256Hex(canonicalJson(governing))}`;
+}
+
+/** What a retention policy decides (its description aside), as the digest in its change's audit row covers it. */
+function retentionTerms(p: RetentionPolicy) {
+  return {
+    max_retention_days: p.maxRetentionDays,
+    default_ttl_days: p.defaultTtlDays,
+    purge_method: p.purgeMethod,
+    require_purge_proof: p.requirePurgeProof,
+    store_apps: p.storeApps,
+  };
+}
+
+/** `old sha256:… new sha256:…` (old `none` for a new policy): the access log says what changed, not only that something did. */
+const changeReason = (what: string, before: unknown, after: unknown) =>
+  `${what}: old ${before === undefined ? 'none' : policyDigest(before)} new ${policyDigest(after)}`;
+
 export async function putRetentionPolicy({ ctx, policy }: { ctx: ServiceContext; policy: RetentionPolicy }) {
   return runAudited(ctx, { operation: 'retention_policy.put', purpose: policy.purpose }, async (tx) => {
+    const before = await findRetentionPolicy(tx, policy.purpose, 'update');
     const out = await upsertRetentionPolicy(tx, policy, ctx.clock.now());
-    return { result: out, status: out.created ? 201 : 200 };
+    return {
+      result: out,
+      status: out.created ? 201 : 200,
+      reason: changeReason(`retention ${policy.purpose}`, before && retentionTerms(before), retentionTerms(policy)),
+    };
   });
 }
 
@@ -51,12 +77,29 @@ export async function removeRetentionPolicy({ ctx, purpose }: { ctx: ServiceCont
   });
 }
 
+/**
+ * Create or change a custom access policy. While any entry uses the policy, a change may only narrow it:
+ * one that would let some caller do what the stored rules deny (policyWidening) is refused with 409, so
+ * nobody — an admin included — can open entries up behind their owners' backs. The policy row is locked
+ * first, so a concurrent store that names the policy waits and is judged by the rules that commit.
+ */
 export async function putAccessPolicy({ ctx, name, description, rules }: { ctx: ServiceContext; name: string; description: string | null; rules: PolicyRules }) {
   return runAudited(ctx, { operation: 'access_policy.put' }, async (tx) => {
     const existing = await findAccessPolicyLocked(tx, name);
     if (existing?.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be changed.`).withReason(`policy ${name}: builtin`);
-    const out = await upsertAccessPolicy(tx, name, description, rules, ctx.clock.now());
-    return { result: out, status: out.created ? 201 : 200, reason: `policy ${name}` };
+    const reason = changeReason(`policy ${name}`, existing?.rules, rules);
+    if (existing) {
+      const widening = policyWidening(existing.rules as PolicyRules, rules);
+      if (widening && (await countEntriesWithPolicy(tx, name)) > 0) {
+        throw new ConflictError(
+          `Access policy '${name}' governs stored entries; a change may only narrow it, and this one widens the ${widening.operation} rule (${widening.why}). Create a new policy for new entries instead.`,
+        )
+          .withProblemCode('policy_widening_in_use')
+          .withReason(`${reason}; refused: widens ${widening.operation} (${widening.why})`);
+      }
+    }
+    const out = await upsertAccessPolicy(tx, name, description, rules, ctx.clock.now(), existing !== undefined);
+    return { result: out, status: out.created ? 201 : 200, reason };
   });
 }
 

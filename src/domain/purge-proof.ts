@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PurgeMethod } from './retention';
+import type { PurgeLogMethod as PurgeMethod } from './retention';
 
 /**
  * The record a purge proof is computed over. Field set and serialization are a published contract

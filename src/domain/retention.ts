@@ -2,6 +2,9 @@ import { RetentionViolationError } from './errors';
 
 export type PurgeMethod = 'physical-delete' | 'crypto-shred' | 'retention-expire';
 export const PURGE_METHODS: readonly PurgeMethod[] = ['physical-delete', 'crypto-shred', 'retention-expire'];
+/** What a purge-log row's `method` says: a purpose's method, or `replace` for the version a replace destroyed. */
+export type PurgeLogMethod = PurgeMethod | 'replace';
+export const PURGE_LOG_METHODS: readonly PurgeLogMethod[] = [...PURGE_METHODS, 'replace'];
 
 export interface RetentionPolicy {
   purpose: string;
@@ -10,6 +13,8 @@ export interface RetentionPolicy {
   purgeMethod: PurgeMethod;
   requirePurgeProof: boolean;
   description: string | null;
+  /** The only apps that may store in the purpose; null = any app whose scope includes it. */
+  storeApps: string[] | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -47,9 +52,32 @@ export function resolveExpiry(policy: RetentionPolicy, requested: Date | undefin
   return requested;
 }
 
-/** Gone = crypto-shredded, or past its expiry even if no sweep has removed it yet. */
-export function isGone(entry: { expiresAt: Date; purgedAt: Date | null }, now: Date): boolean {
-  return entry.purgedAt !== null || entry.expiresAt.getTime() <= now.getTime();
+/**
+ * When an entry stops being served: its own expiry, or its purpose's *current* retention maximum counted
+ * from created_at, whichever comes first — so a shortened maximum applies to reads at once, exactly as the
+ * sweep, the dry run and the compliance report already count it.
+ */
+export function effectiveExpiry(entry: { expiresAt: Date; createdAt?: Date }, maxRetentionDays: number | null | undefined): Date {
+  if (maxRetentionDays === null || maxRetentionDays === undefined || entry.createdAt === undefined) return entry.expiresAt;
+  const ceiling = addDays(entry.createdAt, maxRetentionDays);
+  return ceiling.getTime() < entry.expiresAt.getTime() ? ceiling : entry.expiresAt;
+}
+
+/** Why an entry is gone, or undefined while it is live. Shredded → purged; past either expiry → expired or retention maximum. */
+export function goneReason(
+  entry: { expiresAt: Date; createdAt?: Date; purgedAt: Date | null },
+  now: Date,
+  maxRetentionDays?: number | null,
+): 'purged' | 'expired' | 'retention_maximum' | undefined {
+  if (entry.purgedAt !== null) return 'purged';
+  if (entry.expiresAt.getTime() <= now.getTime()) return 'expired';
+  if (effectiveExpiry(entry, maxRetentionDays).getTime() <= now.getTime()) return 'retention_maximum';
+  return undefined;
+}
+
+/** Gone = crypto-shredded, or past its expiry (or the purpose's current maximum) even if no sweep has removed it yet. */
+export function isGone(entry: { expiresAt: Date; createdAt?: Date; purgedAt: Date | null }, now: Date, maxRetentionDays?: number | null): boolean {
+  return goneReason(entry, now, maxRetentionDays) !== undefined;
 }
 
 /** Human summary used by reports and purge reasons, e.g. "365 days max, 90 day default TTL". */

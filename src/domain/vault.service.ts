@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { decide, listGrants, type PolicyRules } from './access-rules';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
 import { hasRole, inPurposeScope } from './principal';
-import { isGone, resolveExpiry, type PurgeMethod } from './retention';
+import { goneReason, isGone, resolveExpiry, type PurgeLogMethod } from './retention';
 import { auditGrant, auditedStatement, runAudited, runAuditedRead, type ServiceContext } from './service-context';
 import { auditRow } from './audit';
 import { readAndAudit } from '../storage/audited-read.repository';
@@ -47,10 +47,13 @@ function newEtag(): string {
 const denied = (reason: string) => new ForbiddenError().withReason(reason);
 
 /**
- * Store or replace. Checks run in the documented order — retention policy (422), access policy (422),
- * its store rule (403), ownership of an existing entry (403), preconditions (412), expiry (422) — all
- * before the single write. Two creators racing on one key: the loser's insert hits the unique index,
- * and the retry sees the winner's row (so `If-None-Match: *` gives exactly one 201).
+ * Store or replace. Checks run in the documented order — retention policy (422), the purpose's
+ * `store_apps` (403), access policy (422), its store rule (403), for a replace the current policy's store
+ * and purge rules and ownership (403), preconditions (412), expiry (422) — all before any write. A replace
+ * destroys the version it overwrites, so that version gets a purge-log row with its proof (method
+ * `replace`) in the same transaction: no ciphertext leaves the vault without one. Two creators racing on
+ * one key: the loser's insert hits the unique index, and the retry sees the winner's row (so
+ * `If-None-Match: *` gives exactly one 201).
  */
 export async function storeEntry({ ctx, input }: { ctx: ServiceContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
   for (let attempt = 1; ; attempt++) {
@@ -78,16 +81,29 @@ async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
       `No retention policy exists for purpose '${purpose}'. An admin creates one with PUT /admin/retention-policies/${purpose}.`,
     ).withReason('no_retention_policy');
   }
+  if (retention.storeApps && !retention.storeApps.includes(ctx.actor.app)) {
+    throw new ForbiddenError(`Purpose '${purpose}' is reserved to the apps its retention policy names.`).withReason('purpose_reserved');
+  }
   if (!policy) {
     throw new PolicyMissingError(
       `Access policy '${input.accessPolicy}' does not exist. Use a built-in policy or create it with PUT /admin/access-policies/${input.accessPolicy}.`,
     ).withReason('unknown_access_policy');
   }
-  const decision = decide(policy.rules, ctx.actor, { purpose }, 'store');
+  const live = existing !== undefined && !isGone(existing, now, retention.maxRetentionDays);
+  const owner = live ? existing.ownerApp : undefined;
+  const decision = decide(policy.rules, ctx.actor, { purpose, ...(owner !== undefined && { ownerApp: owner }) }, 'store');
   if (!decision.allow) throw denied(decision.reason);
 
   if (existing && existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw denied('not_owner');
-  const live = existing !== undefined && !isGone(existing, now);
+  if (live) {
+    // A replace is a purge of the current version plus a store: the rules of the policy the entry is under
+    // now must allow both, whatever policy the new body names.
+    const current = existing.accessPolicy === policy.name ? policy : await findAccessPolicyForShare(tx, existing.accessPolicy);
+    for (const operation of ['store', 'purge'] as const) {
+      const verdict = decide(current?.rules, ctx.actor, { purpose, ownerApp: existing.ownerApp }, operation);
+      if (!verdict.allow) throw denied(`replace needs the current policy's ${operation} rule: ${verdict.reason}`);
+    }
+  }
   if (input.createOnly && live) throw new PreconditionFailedError('An entry already exists under this key (If-None-Match: *).');
   if (input.ifMatch && !(live && (input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag)))) {
     throw new PreconditionFailedError('The entry does not match If-Match; it was changed, purged or never existed.');
@@ -114,12 +130,35 @@ async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
     purgedAt: null,
   };
   const status = live ? 200 : 201;
+  if (existing && existing.purgedAt === null) {
+    // The ciphertext about to be overwritten (live, or expired and not yet swept) gets its proof first,
+    // read from the locked row as it is; a shredded tombstone has none left to prove.
+    const why = live ? 'replaced' : 'expired, replaced';
+    await purgeEntrySet(tx, {
+      target: { kind: 'replace', id: existing.id, reason: `${why} by ${ctx.actor.app}` },
+      now,
+      actor: purgeActor(ctx),
+      proofs: ctx.settings.purgeProofHash,
+      sweepRunId: null,
+      auditEach: false,
+    });
+  }
   // The write and its access-log row go out together; either failing rolls both back.
   const [row] = await Promise.all([
     existing ? overwriteEntry(tx, existing.id, values) : insertEntry(tx, values),
     auditGrant(tx, ctx, { operation: 'store', purpose, externalId }, status),
   ]);
   return { result: { entry: toMeta(row), created: !live }, status, grantAuditedByCaller: true };
+}
+
+function purgeActor(ctx: ServiceContext) {
+  return {
+    app: ctx.actor.app,
+    identity: ctx.actor.identity ?? null,
+    authMethod: ctx.actor.method,
+    clientAddr: ctx.info.clientAddr,
+    requestId: ctx.info.requestId,
+  };
 }
 
 function toMeta(row: EntryRow): EntryMeta {
@@ -133,7 +172,8 @@ async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey) {
   if (!found) throw new NotFoundError().withReason('not_found');
   const decision = decide((found.rules as PolicyRules | null) ?? undefined, ctx.actor, { purpose: key.purpose, ownerApp: found.entry.ownerApp }, 'retrieve');
   if (!decision.allow) throw denied(decision.reason);
-  if (isGone(found.entry, ctx.clock.now())) throw new GoneError().withReason(found.entry.purgedAt ? 'purged' : 'expired');
+  const gone = goneReason(found.entry, ctx.clock.now(), found.maxRetentionDays);
+  if (gone) throw new GoneError().withReason(gone);
   return { entry: found.entry, decision };
 }
 
@@ -213,7 +253,7 @@ export interface PurgeReceipt {
   purgeLogId: number;
   purpose: string;
   externalId: string;
-  method: PurgeMethod;
+  method: PurgeLogMethod;
   reason: string;
   purgedAt: Date;
   record: string;
@@ -239,13 +279,7 @@ export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: Entry
     const [purged] = await purgeEntrySet(tx, {
       target: { kind: 'one', id: entry.id, reason: `manual purge by ${ctx.actor.app}` },
       now,
-      actor: {
-        app: ctx.actor.app,
-        identity: ctx.actor.identity ?? null,
-        authMethod: ctx.actor.method,
-        clientAddr: ctx.info.clientAddr,
-        requestId: ctx.info.requestId,
-      },
+      actor: purgeActor(ctx),
       proofs: ctx.settings.purgeProofHash,
       sweepRunId: null,
       auditEach: false,

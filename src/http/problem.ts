@@ -65,13 +65,14 @@ export interface ProblemOptions {
  */
 export function renderProblem(c: Context<AppEnv>, error: VaultError, options: ProblemOptions): Response {
   const status = STATUS_BY_CODE[error.code];
+  const code = error.problemCode ?? error.code;
   const body: Record<string, unknown> = {
-    type: `urn:vsql-vault:problem:${error.code}`,
+    type: `urn:vsql-vault:problem:${code}`,
     title: TITLES[error.code],
     status,
     detail: error.message,
     request_id: c.get('requestId') ?? null,
-    code: error.code,
+    code,
   };
   if (error.errors?.length) body.errors = error.errors;
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' };

@@ -30,15 +30,26 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
 /** Bodies nest at most this deep: enough for any metadata a payment service sends. */
 export const MAX_JSON_DEPTH = 32;
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
- * PUT bodies must be JSON (else 415 before a byte is parsed), with no key repeated in an object and no
- * nesting deeper than MAX_JSON_DEPTH (else 400): the text is checked before JSON.parse sees it.
+ * PUT bodies must be JSON (else 415 before a byte is parsed), in valid UTF-8 (a malformed byte would
+ * otherwise become U+FFFD silently), and pass jsonShapeProblem (else 400): the text is checked before
+ * JSON.parse sees it, and the validators then parse exactly that text.
  */
 export function requireJson() {
   return createMiddleware<AppEnv>(async function requireJsonMiddleware(c, next) {
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/json\s*(;|$)/i.test(type)) throw new UnsupportedMediaTypeError();
-    const problem = jsonShapeProblem(await c.req.text(), MAX_JSON_DEPTH);
+    let text: string;
+    try {
+      text = strictUtf8.decode(await c.req.arrayBuffer());
+    } catch {
+      throw new ValidationError('The request body is not valid UTF-8.', [{ location: 'body', message: 'not valid UTF-8' }]);
+    }
+    // Hono parses JSON from its cached text: hand it the strictly decoded one.
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
+    const problem = jsonShapeProblem(text, MAX_JSON_DEPTH);
     if (problem) throw new ValidationError(`The request body is not acceptable JSON: ${problem}.`, [{ location: 'body', message: problem }]);
     await next();
   });

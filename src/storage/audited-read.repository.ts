@@ -33,8 +33,10 @@ export interface AuditedRead {
  */
 export const AUDITED_READ_SQL = `
 with found as (
-  select e.*, p.rules as policy_rules
-    from vault.entries e left join vault.access_policies p on p.name = e.access_policy
+  select e.*, p.rules as policy_rules, r.max_retention_days
+    from vault.entries e
+    left join vault.access_policies p on p.name = e.access_policy
+    left join vault.retention_policies r on r.purpose = e.purpose
    where e.purpose = $1 and e.external_id = $2
 ), known as (
   select f.*, case when f.owner_app = $4 then t.verdict -> 'owner' else t.verdict -> 'other' end as side
@@ -51,6 +53,8 @@ with found as (
       when k.side ->> 0 = '403' then k.side
       when k.purged_at is not null then '[410, "purged"]'::jsonb
       when k.expires_at <= $5 then '[410, "expired"]'::jsonb
+      /* the purpose's current maximum applies at once, before any sweep (domain/retention goneReason) */
+      when k.created_at + make_interval(days => k.max_retention_days) <= $5 then '[410, "retention_maximum"]'::jsonb
       when coalesce(jsonb_typeof(k.side -> 2), 'null') = 'null' then '[200, null]'::jsonb
       when $6 = 'retrieve' then '[0, "budget"]'::jsonb
       when k.retrieval_count >= (k.side ->> 2)::int then '[403, "retrieval_budget_exhausted"]'::jsonb

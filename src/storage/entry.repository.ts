@@ -3,7 +3,7 @@ import type { ListGrant } from '../domain/access-rules';
 import type { Db } from './database';
 import { preparedRows } from './raw';
 import { ENTRY_COLUMNS, entryFromRow, entryParams, entryPlaceholders, META_COLUMNS, metaFromRow, type EntryDbRow } from './rows';
-import { accessPolicies, entries, type EntryRow } from './schema/index';
+import { accessPolicies, entries, retentionPolicies, type EntryRow } from './schema/index';
 
 export interface EntryKey {
   purpose: string;
@@ -14,17 +14,18 @@ export type EntryMeta = Omit<EntryRow, 'encryptedValue' | 'ownerIdentity' | 'ret
 
 const prepareFindEntryWithRules = (db: Db) =>
   db
-    .select({ entry: entries, rules: accessPolicies.rules })
+    .select({ entry: entries, rules: accessPolicies.rules, maxRetentionDays: retentionPolicies.maxRetentionDays })
     .from(entries)
     .leftJoin(accessPolicies, eq(accessPolicies.name, entries.accessPolicy))
+    .leftJoin(retentionPolicies, eq(retentionPolicies.purpose, entries.purpose))
     .where(and(eq(entries.purpose, sql.placeholder('purpose')), eq(entries.externalId, sql.placeholder('externalId'))))
     .limit(1)
     .prepare('find_entry_with_rules');
 const findEntryWithRulesByDb = new WeakMap<Db, ReturnType<typeof prepareFindEntryWithRules>>();
 
 /**
- * The entry and the rules of its access policy in one round trip; `rules` is null when the policy is
- * unknown. The two-step GET/HEAD path (a policy the one-statement read could not judge, or a budget)
+ * The entry, the rules of its access policy and its purpose's current retention maximum in one round
+ * trip; `rules` is null when the policy is unknown. The two-step GET/HEAD path (a policy the one-statement read could not judge, or a budget)
  * runs it; the query is built once per handle and only executed after.
  */
 export async function findEntryWithRules(db: Db, key: EntryKey) {
@@ -44,6 +45,14 @@ export async function findEntryForUpdate(tx: Db, key: EntryKey): Promise<EntryRo
 }
 
 export type NewEntry = Omit<EntryRow, 'id'>;
+
+/**
+ * A predicate on `vault.entries`: younger than its purpose's *current* retention maximum at `now` (a
+ * placeholder), the same rule as domain/retention `goneReason`. No policy row, no ceiling.
+ */
+const withinRetention = (now: string) =>
+  `coalesce(created_at > ${now}::timestamptz - (select make_interval(days => r.max_retention_days) from vault.retention_policies r where r.purpose = vault.entries.purpose), true)`;
+const WITHIN_RETENTION_MAXIMUM = withinRetention('$3');
 
 /** The store's statements, as sent (the benchmark runs these same texts under pgbench). */
 export const ENTRY_SQL = {
@@ -70,7 +79,7 @@ export async function overwriteEntry(tx: Db, id: number, values: NewEntry): Prom
  * shredded since it was read is never served. `changed` when the entry is no longer that live version.
  */
 export async function consumeRetrieval(tx: Db, spend: { id: number; etag: string; max: number; now: Date }): Promise<'spent' | 'exhausted' | 'changed'> {
-  const same = 'id = $1 and etag = $2 and purged_at is null and expires_at > $3';
+  const same = `id = $1 and etag = $2 and purged_at is null and expires_at > $3 and ${WITHIN_RETENTION_MAXIMUM}`;
   const params = [spend.id, spend.etag, spend.now.toISOString()];
   const spent = await preparedRows(tx, `update vault.entries set retrieval_count = retrieval_count + 1 where ${same} and retrieval_count < $4 returning id`, [...params, spend.max]);
   if (spent.length === 1) return 'spent';
@@ -119,7 +128,7 @@ export async function listEntries(tx: Db, q: ListQuery): Promise<EntryMeta[]> {
     if (g.maxRetrievals !== undefined) parts.push(`retrieval_count < ${param(g.maxRetrievals)}`);
     return `(${parts.join(' and ')})`;
   });
-  const where = ['purpose = $1', 'purged_at is null', 'expires_at > $2', `(${allowed.join(' or ')})`];
+  const where = ['purpose = $1', 'purged_at is null', 'expires_at > $2', withinRetention('$2'), `(${allowed.join(' or ')})`];
   if (q.after !== undefined) where.push(`external_id > ${param(q.after)}`);
   if (q.expiringBefore) where.push(`expires_at < ${param(q.expiringBefore.toISOString())}`);
   if (q.fingerprint !== undefined) where.push(`fingerprint = ${param(q.fingerprint)}`);

@@ -64,8 +64,8 @@ export async function listAccessPolicies(tx: Db): Promise<AccessPolicyRow[]> {
   return tx.select().from(accessPolicies).orderBy(asc(accessPolicies.name));
 }
 
-export async function upsertAccessPolicy(tx: Db, name: string, description: string | null, rules: PolicyRules, now: Date) {
-  const existing = await findAccessPolicyLocked(tx, name);
+/** Insert or replace; the caller has locked the row (findAccessPolicyLocked) and says whether it exists. */
+export async function upsertAccessPolicy(tx: Db, name: string, description: string | null, rules: PolicyRules, now: Date, existing: boolean) {
   const rows = existing
     ? await tx.update(accessPolicies).set({ description, rules, updatedAt: now }).where(eq(accessPolicies.name, name)).returning()
     : await tx.insert(accessPolicies).values({ name, description, rules, builtin: false, createdAt: now, updatedAt: now }).returning();

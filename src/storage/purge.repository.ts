@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { PurgeMethod } from '../domain/retention';
+import type { PurgeLogMethod } from '../domain/retention';
 import type { Db } from './database';
 import { queryRows } from './raw';
 
@@ -22,7 +22,11 @@ export interface PurgeActor {
  * the purpose's current policy — claimed with FOR UPDATE SKIP LOCKED so concurrent sweepers (other
  * replicas) never claim the same entry.
  */
-export type PurgeTarget = { kind: 'one'; id: number; reason: string } | { kind: 'due'; batchSize: number };
+export type PurgeTarget =
+  | { kind: 'one'; id: number; reason: string }
+  | { kind: 'due'; batchSize: number }
+  /** The version a replace is about to overwrite: its purge-log row and proof only; the caller's write destroys it. */
+  | { kind: 'replace'; id: number; reason: string };
 
 export interface PurgeSetOptions {
   target: PurgeTarget;
@@ -38,7 +42,7 @@ export interface PurgedRow {
   purge_log_id: string;
   purpose: string;
   external_id: string;
-  method: PurgeMethod;
+  method: PurgeLogMethod;
   reason: string;
   record: string;
   proof: string | null;
@@ -54,9 +58,10 @@ export interface PurgedRow {
  */
 function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
   const now = o.now.toISOString();
-  const candidates = o.target.kind === 'one' ? sql`select ${o.target.id}::bigint as id` : dueCandidates(now, o.target.batchSize);
+  const candidates = o.target.kind === 'due' ? dueCandidates(now, o.target.batchSize) : sql`select ${o.target.id}::bigint as id`;
+  const replacing = o.target.kind === 'replace';
   const reasonTail =
-    o.target.kind === 'one'
+    o.target.kind !== 'due'
       ? sql`${o.target.reason}::text`
       : sql`case when v0.expires_at <= ${now}::timestamptz
                  then 'expired at ' || ${isoText(sql`v0.expires_at`)}
@@ -80,9 +85,10 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
     victims as (
       select v0.id, v0.purpose, v0.external_id, v0.encrypted_value, v0.access_policy, v0.algorithm_hint, v0.key_ref,
              v0.fingerprint, v0.owner_app, v0.created_at, v0.updated_at, v0.expires_at,
-             coalesce(r.purge_method, 'physical-delete') as method,
-             coalesce(r.require_purge_proof, true) as want_proof,
-             case when r.purge_method = 'retention-expire'
+             case when ${replacing}::boolean then 'replace' else coalesce(r.purge_method, 'physical-delete') end as method,
+             /* a replaced ciphertext always gets its proof: it leaves the vault without a purge of its own */
+             ${replacing}::boolean or coalesce(r.require_purge_proof, true) as want_proof,
+             case when r.purge_method = 'retention-expire' and not ${replacing}::boolean
                   then 'retention policy ''' || r.purpose || ''' (' || r.max_retention_days || ' days max'
                        || coalesce(', ' || r.default_ttl_days || ' day default TTL', '') || '); '
                   else '' end || ${reasonTail} as reason
@@ -93,7 +99,7 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
     ),
     recs as (select v.*, ${record} as record from victims v),
     deleted as (
-      delete from vault.entries e using recs where e.id = recs.id and recs.method <> 'crypto-shred' returning e.id
+      delete from vault.entries e using recs where e.id = recs.id and recs.method not in ('crypto-shred', 'replace') returning e.id
     ),
     shredded as (
       update vault.entries e set encrypted_value = '', purged_at = ${now}::timestamptz
@@ -109,7 +115,7 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
     logged as (
       insert into vault.purge_log (purged_at, purpose, external_id, method, reason, actor_app, actor_identity, request_id, record, proof, sweep_run_id)
       select ${now}::timestamptz, purpose, external_id, method, reason, ${o.actor.app}::text, ${o.actor.identity}::text, ${o.actor.requestId}::text, record,
-             case when ${o.proofs}::boolean and want_proof then 'sha256:' || encode(sha256(convert_to(record, 'UTF8')), 'hex') end,
+             case when (${o.proofs}::boolean or ${replacing}::boolean) and want_proof then 'sha256:' || encode(sha256(convert_to(record, 'UTF8')), 'hex') end,
              ${o.sweepRunId}::bigint
         from recs
       returning id, purpose, external_id, method, reason, record, proof
@@ -126,7 +132,7 @@ export async function purgeEntrySet(tx: Db, o: PurgeSetOptions): Promise<PurgedR
  * Purges and returns only counts by purpose and method: a sweep without receipts needs nothing else, and
  * not shipping every record back to the vault keeps a large sweep's cost in the database.
  */
-export async function purgeEntrySetCounts(tx: Db, o: PurgeSetOptions): Promise<{ purpose: string; method: PurgeMethod; n: number }[]> {
+export async function purgeEntrySetCounts(tx: Db, o: PurgeSetOptions): Promise<{ purpose: string; method: PurgeLogMethod; n: number }[]> {
   return queryRows(tx, purgeStatement(o, sql`select purpose, method, count(*)::int as n from logged group by purpose, method`));
 }
 

@@ -112,6 +112,7 @@ export interface RetentionDbRow {
   purge_method: string;
   require_purge_proof: boolean;
   description: string | null;
+  store_apps: string[] | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -124,6 +125,7 @@ export function retentionFromRow(row: RetentionDbRow): RetentionPolicyRow {
     purgeMethod: row.purge_method,
     requirePurgeProof: row.require_purge_proof,
     description: row.description,
+    storeApps: row.store_apps,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
   };

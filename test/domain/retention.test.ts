@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RetentionViolationError } from '../../src/domain/errors';
-import { addDays, describeRetention, isGone, resolveExpiry, type RetentionPolicy } from '../../src/domain/retention';
+import { addDays, describeRetention, effectiveExpiry, goneReason, isGone, resolveExpiry, type RetentionPolicy } from '../../src/domain/retention';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const policy = (overrides: Partial<RetentionPolicy> = {}): RetentionPolicy => ({
@@ -10,6 +10,7 @@ const policy = (overrides: Partial<RetentionPolicy> = {}): RetentionPolicy => ({
   purgeMethod: 'physical-delete',
   requirePurgeProof: true,
   description: null,
+  storeApps: null,
   ...overrides,
 });
 
@@ -90,6 +91,14 @@ describe('isGone()', () => {
   });
   it('a shredded entry is gone even if not yet expired', () => {
     expect(isGone({ expiresAt: addDays(NOW, 10), purgedAt: NOW }, NOW)).toBe(true);
+  });
+  it("an entry older than its purpose's current maximum is gone, whatever its own expires_at says", () => {
+    const entry = { expiresAt: addDays(NOW, 10), createdAt: addDays(NOW, -30), purgedAt: null };
+    expect(goneReason(entry, NOW, 31)).toBeUndefined();
+    expect(goneReason(entry, NOW, 30)).toBe('retention_maximum');
+    expect(goneReason({ ...entry, expiresAt: NOW }, NOW, 30)).toBe('expired');
+    expect(effectiveExpiry(entry, 20).toISOString()).toBe(addDays(NOW, -10).toISOString());
+    expect(effectiveExpiry(entry, null).toISOString()).toBe(entry.expiresAt.toISOString());
   });
 });
 

@@ -82,18 +82,24 @@ describe('admin access policies', () => {
     expect((await vault.request('PUT', '/vault/card/by-fraud', { as: 'fraud', body: storeBody({ access_policy: 'payment-service-only' }) })).status).toBe(403);
   });
 
-  it('updates with 200; the change applies to existing entries at once', async () => {
+  it('updates with 200; a narrowing change applies to existing entries at once (widening one in use is 409)', async () => {
     const before = (await (await vault.request('GET', '/admin/access-policies/payment-service-only', { as: 'admin' })).json()) as AccessPolicyDto;
     vault.clock.advanceDays(1);
     const widened = { description: 'pay and fraud', rules: { ...PAYMENT_ONLY.rules, retrieve: { allow: 'any', allowed_apps: ['pay', 'fraud'] } } };
+    const refused = await put('payment-service-only', widened, `ap-${randomUUID()}`);
+    expect(refused.status).toBe(409);
+    expect((await problem(refused)).code).toBe('policy_widening_in_use');
+    const narrowed = { description: 'pay, with an end identity', rules: { ...PAYMENT_ONLY.rules, retrieve: { allow: 'any', allowed_apps: ['pay'], require_identity: true } } };
     const requestId = `ap-${randomUUID()}`;
-    const res = await put('payment-service-only', widened, requestId);
+    const res = await put('payment-service-only', narrowed, requestId);
     expect(res.status).toBe(200);
     const body = (await res.json()) as AccessPolicyDto;
-    expect(body).toMatchObject({ name: 'payment-service-only', ...widened, builtin: false, created_at: before.created_at });
+    expect(body).toMatchObject({ name: 'payment-service-only', ...narrowed, builtin: false, created_at: before.created_at });
     expect(body.updated_at).toBe(vault.clock.now().toISOString());
     expect((await rowsFor(requestId)).map((r) => [r.operation, r.granted, r.status])).toEqual([['access_policy.put', true, 200]]);
-    expect((await vault.request('GET', '/vault/card/payment-12345', { as: 'fraud' })).status).toBe(200);
+    // A bare API key carries no end identity: the narrowed rule refuses the owner at once.
+    expect((await vault.request('GET', '/vault/card/payment-12345', { as: 'pay' })).status).toBe(403);
+    expect((await vault.request('GET', '/vault/card/payment-12345', { as: 'fraud' })).status).toBe(403);
   });
 
   it('GET returns one policy; unknown is 404', async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, type AllowKind, type PolicyRules, type Rule } from '../../src/domain/access-rules';
 import type { Principal, Role } from '../../src/domain/principal';
-import { isGone } from '../../src/domain/retention';
+import { goneReason } from '../../src/domain/retention';
 import { retrieveVerdicts } from '../../src/domain/retrieve-verdicts';
 import { readAndAudit } from '../../src/storage/audited-read.repository';
 import { loadPolicySnapshots } from '../../src/storage/policy.repository';
@@ -11,6 +11,8 @@ import { putRetention, store } from '../support/fixtures';
 
 const APPS = ['pay', 'other', 'admin'] as const;
 const NOW = new Date('2026-06-01T12:00:00.000Z');
+const MAX_DAYS = 365;
+const MAX_MS = MAX_DAYS * 86_400_000;
 
 const kindArb = fc.constantFrom<AllowKind>('any', 'owner', 'same-purpose', 'admin');
 const retrieveRuleArb: fc.Arbitrary<Rule> = fc.record(
@@ -39,6 +41,8 @@ const stateArb = fc.record({
   owner: fc.constantFrom(...APPS),
   // The entry's expires_at against now: the boundary itself is already expired.
   expiry: fc.constantFrom(-86_400_000, 0, 1, 86_400_000),
+  // created_at against the purpose's current maximum (365 days): at the boundary it is already due.
+  age: fc.constantFrom(0, MAX_MS - 1, MAX_MS, MAX_MS + 86_400_000),
   shredded: fc.boolean(),
   retrievals: fc.integer({ min: 0, max: 3 }),
   operation: fc.constantFrom<'retrieve' | 'exists'>('retrieve', 'exists'),
@@ -71,10 +75,11 @@ describe('one-statement read ≡ decide() + expiry + budget', () => {
         const rules: PolicyRules = { store: { allow: 'any' }, retrieve, purge: { allow: 'admin' } };
         const expiresAt = new Date(NOW.getTime() + state.expiry);
         const purgedAt = state.shredded ? new Date(NOW.getTime() - 1000) : null;
+        const createdAt = new Date(NOW.getTime() - state.age);
         await vault.db.query(`update vault.access_policies set rules = $1::text::jsonb where name = 'prop'`, [JSON.stringify(rules)]);
         await vault.db.query(
-          `update vault.entries set access_policy = 'prop', owner_app = $1, expires_at = $2, purged_at = $3, encrypted_value = $4, retrieval_count = $5 where external_id = 'prop-1'`,
-          [state.owner, expiresAt.toISOString(), purgedAt?.toISOString() ?? null, state.shredded ? '' : 'vault:v1:blob', state.retrievals],
+          `update vault.entries set access_policy = 'prop', owner_app = $1, expires_at = $2, purged_at = $3, encrypted_value = $4, retrieval_count = $5, created_at = $6 where external_id = 'prop-1'`,
+          [state.owner, expiresAt.toISOString(), purgedAt?.toISOString() ?? null, state.shredded ? '' : 'vault:v1:blob', state.retrievals, createdAt.toISOString()],
         );
 
         const requestId = `prop-${++seq}`;
@@ -89,8 +94,8 @@ describe('one-statement read ≡ decide() + expiry + budget', () => {
         const decision = decide(rules, principal, { purpose: 'card', ownerApp: state.owner }, 'retrieve');
         const expected: { status: number; reason: string | null } = !decision.allow
           ? { status: 403, reason: decision.reason }
-          : isGone({ expiresAt, purgedAt }, NOW)
-            ? { status: 410, reason: purgedAt ? 'purged' : 'expired' }
+          : goneReason({ expiresAt, createdAt, purgedAt }, NOW, MAX_DAYS)
+            ? { status: 410, reason: goneReason({ expiresAt, createdAt, purgedAt }, NOW, MAX_DAYS)! }
             : decision.maxRetrievals === undefined
               ? { status: 200, reason: null }
               : state.operation === 'retrieve'

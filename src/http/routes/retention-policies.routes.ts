@@ -29,6 +29,7 @@ export function retentionPolicyRoutes(deps: RouteDeps) {
         purgeMethod: b.purge_method,
         requirePurgeProof: b.require_purge_proof,
         description: b.description ?? null,
+        storeApps: b.store_apps ? [...new Set(b.store_apps)] : null,
       },
     });
     return c.json(retentionDto(out.policy), out.created ? 201 : 200);

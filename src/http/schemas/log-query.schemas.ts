@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PURPOSE_PATTERN } from '../../config/config-schema';
-import { PURGE_METHODS, type PurgeMethod } from '../../domain/retention';
+import { PURGE_LOG_METHODS, type PurgeLogMethod } from '../../domain/retention';
 import type { AccessLogRow, PurgeLogRow } from '../../storage/schema/index';
 import { EXTERNAL_ID_PATTERN } from './vault.schemas';
 
@@ -24,7 +24,7 @@ export const accessLogQuerySchema = z
 export const purgeLogQuerySchema = z
   .object({
     purpose: z.string().regex(PURPOSE_PATTERN).optional(),
-    method: z.enum(PURGE_METHODS as [PurgeMethod, ...PurgeMethod[]]).optional(),
+    method: z.enum(PURGE_LOG_METHODS as [PurgeLogMethod, ...PurgeLogMethod[]]).optional(),
     since: dateTime.optional(),
     until: dateTime.optional(),
     limit,

@@ -15,6 +15,7 @@ export const retentionBodySchema = z
     purge_method: z.enum(PURGE_METHODS as [PurgeMethod, ...PurgeMethod[]]).default('physical-delete'),
     require_purge_proof: z.boolean().default(true),
     description: z.string().max(1000).nullable().optional(),
+    store_apps: z.array(z.string().regex(APP_NAME_PATTERN, 'app names are letters, digits and . _ : -')).min(1).max(100).nullable().optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -56,6 +57,7 @@ export function retentionDto(p: RetentionPolicy & { createdAt: Date; updatedAt: 
     purge_method: p.purgeMethod,
     require_purge_proof: p.requirePurgeProof,
     description: p.description,
+    store_apps: p.storeApps,
     summary: describeRetention(p),
     created_at: p.createdAt.toISOString(),
     updated_at: p.updatedAt.toISOString(),

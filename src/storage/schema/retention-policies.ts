@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, integer, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, check, integer, jsonb, text, timestamp } from 'drizzle-orm/pg-core';
 import { vaultSchema } from './vault-schema';
 
 /** How long entries of one purpose may live, and how they die. No row → nothing may be stored for the purpose. */
@@ -12,6 +12,8 @@ export const retentionPolicies = vaultSchema.table(
     purgeMethod: text().notNull(),
     requirePurgeProof: boolean().notNull().default(true),
     description: text(),
+    /** The only apps that may store in this purpose (checked before any access rule); null = any app in scope. */
+    storeApps: jsonb().$type<string[]>(),
     createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
     updatedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE "vault"."retention_policies" ADD COLUMN "store_apps" jsonb;
