@@ -2,7 +2,8 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { VaultConfig } from './config/config-schema';
 import type { Clock } from './domain/clock';
-import { NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
+import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
+import { allowedMethodsOf } from './http/allowed-methods';
 import type { TLSSocket } from 'node:tls';
 import type { Principal } from './domain/principal';
 import type { VaultMetrics } from './metrics/vault-metrics';
@@ -183,7 +184,13 @@ export function createApp(deps: AppDeps) {
     c.set('errorCode', vaultError.code);
     return renderProblem(c, vaultError, problemOptions);
   };
-  app.notFound((c) => handleError(new NotFoundError('No such route.').withReason('no_route'), c));
+  let allowedFor: ((path: string) => string[] | undefined) | undefined;
+  app.notFound((c) => {
+    // Built on first use, when every route is mounted: the table is what the app really serves.
+    allowedFor ??= allowedMethodsOf(app.routes);
+    const allow = allowedFor(c.req.path);
+    return handleError(allow ? new MethodNotAllowedError(allow) : new NotFoundError('No such route.').withReason('no_route'), c);
+  });
   app.onError(handleError);
   return app;
 }

@@ -144,7 +144,7 @@ export const configSchema = z
       .prefault({}),
     metrics: z
       .object({
-        enabled: z.boolean().default(false),
+        enabled: z.boolean().default(true),
         require_auth: z.boolean().default(true),
       })
       .strict()

@@ -94,6 +94,13 @@ export class NotFoundError extends VaultError {
     super('not_found', message);
   }
 }
+export class MethodNotAllowedError extends VaultError {
+  /** The methods the path does serve, for the `Allow` header. */
+  constructor(readonly allow: readonly string[]) {
+    super('method_not_allowed', `This path serves ${allow.join(', ')} only.`);
+    this.reason = 'method_not_allowed';
+  }
+}
 export class ConflictError extends VaultError {
   constructor(message: string) {
     super('conflict', message);

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { STATUS_BY_CODE, TooManyRequestsError, VaultError, type ErrorCode, type UnauthenticatedError } from '../domain/errors';
+import { MethodNotAllowedError, STATUS_BY_CODE, TooManyRequestsError, VaultError, type ErrorCode, type UnauthenticatedError } from '../domain/errors';
 import type { AppEnv } from './app-env';
 
 const TITLES: Record<ErrorCode, string> = {
@@ -79,5 +79,6 @@ export function renderProblem(c: Context<AppEnv>, error: VaultError, options: Pr
   if (status === 401) headers['WWW-Authenticate'] = (error as UnauthenticatedError).challenge ?? options.challenge;
   if (status === 503) headers['Retry-After'] = '1';
   if (error instanceof TooManyRequestsError) headers['Retry-After'] = String(error.retryAfterSeconds);
+  if (error instanceof MethodNotAllowedError) headers.Allow = error.allow.join(', ');
   return new Response(JSON.stringify(body), { status, headers });
 }

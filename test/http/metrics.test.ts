@@ -69,8 +69,18 @@ describe('/metrics', () => {
 });
 
 describe('/metrics configuration', () => {
-  it('is absent unless enabled, and anonymous only when require_auth = false', async () => {
-    const off = await createTestVault({ metrics: createVaultMetrics() });
+  it('answers by default for admin and auditor, is absent when disabled, and anonymous only when require_auth = false', async () => {
+    const byDefault = await createTestVault({ apps: [{ name: 'pay' }, { name: 'prom', roles: ['auditor'] }], metrics: createVaultMetrics() });
+    try {
+      expect(byDefault.config.metrics).toEqual({ enabled: true, require_auth: true });
+      expect((await byDefault.request('GET', '/metrics', { as: 'admin' })).status).toBe(200);
+      expect((await byDefault.request('GET', '/metrics', { as: 'prom' })).status).toBe(200);
+      expect((await byDefault.request('GET', '/metrics', { as: 'pay' })).status).toBe(403);
+      expect((await byDefault.request('GET', '/metrics')).status).toBe(401);
+    } finally {
+      await byDefault.close();
+    }
+    const off = await createTestVault({ config: { metrics: { enabled: false } }, metrics: createVaultMetrics() });
     try {
       expect((await off.request('GET', '/metrics', { as: 'admin' })).status).toBe(404);
     } finally {

@@ -261,6 +261,30 @@ describe('no way around the rules', () => {
     });
   });
 
+  describe('9. HTTP conformance', () => {
+    it.each([
+      ['POST', '/vault/card/x-1', 'DELETE, GET, HEAD, PUT'],
+      ['PATCH', '/vault/card', 'GET, HEAD'],
+      ['DELETE', '/admin/access-log', 'GET, HEAD'],
+      ['PUT', '/admin/purge/sweep', 'POST'],
+      ['POST', '/compliance/report', 'GET, HEAD'],
+      ['DELETE', '/admin/access-policies', 'GET, HEAD'],
+    ])('%s %s is a 405 naming what the path serves, audited', async (method, path, allow) => {
+      const res = await vault.request(method, path, { as: 'admin' });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      const p = await problem(res);
+      expect(p.code).toBe('method_not_allowed');
+      expect((await rowsFor(res))[0]).toMatchObject({ granted: false, status: 405 });
+    });
+
+    it('an unknown path is still a 404', async () => {
+      const res = await vault.request('GET', '/nowhere/at/all', { as: 'admin' });
+      expect(res.status).toBe(404);
+      expect(res.headers.get('allow')).toBeNull();
+    });
+  });
+
   describe('10. a purpose can be reserved', () => {
     it('an app outside store_apps cannot plant or squat an id, before any access rule is judged', async () => {
       await putRetention(vault, 'settlement', { ...CARD_POLICY, store_apps: ['settle'] });

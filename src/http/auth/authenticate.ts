@@ -21,7 +21,8 @@ export interface AuthOptions {
 
 const MAX_CREDENTIAL_LENGTH = 4096;
 const MAX_TOKEN_LENGTH = 8192;
-const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/;
+/** The scheme name is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`. */
+const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i;
 export const BEARER_INVALID = 'Bearer realm="vsql-vault", error="invalid_token"';
 
 /**
