@@ -34,7 +34,7 @@ import { retentionPolicyRoutes } from './http/routes/retention-policies.routes';
 import { vaultRoutes } from './http/routes/vault.routes';
 import type { RouteDeps } from './http/service-context';
 import { PolicySnapshots } from './domain/retrieve-verdicts';
-import { loadPolicySnapshots } from './storage/policy.repository';
+import { loadKnownPurposes, loadPolicySnapshots } from './storage/policy.repository';
 
 export interface AppDeps {
   config: Readonly<VaultConfig>;
@@ -55,6 +55,8 @@ export interface AppDeps {
   metrics?: VaultMetrics;
   /** Reported in /openapi.json. */
   version?: string;
+  /** The policy snapshot behind one-statement reads (tests pass their own to observe it); built here otherwise. */
+  policySnapshots?: PolicySnapshots;
   /** True while shutting down: /health answers 503 so load balancers stop sending traffic. */
   isDraining?: () => boolean;
 }
@@ -100,7 +102,7 @@ export function createApp(deps: AppDeps) {
       sweepConcurrency: config.purge.sweep_concurrency,
       ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
     },
-    policies: new PolicySnapshots(() => loadPolicySnapshots(db)),
+    policies: deps.policySnapshots ?? new PolicySnapshots(() => loadPolicySnapshots(db), () => loadKnownPurposes(db)),
     ...(deps.metrics && { metrics: deps.metrics }),
     limits: {
       maxValueBytes: config.limits.max_value_bytes,

@@ -40,41 +40,70 @@ function side(rules: PolicyRules, principal: Principal, purpose: string, ownerAp
 /** Past this many access policies, GET and HEAD take the two-step path (the table is ~150 bytes a policy). */
 export const MAX_POLICIES_PER_TABLE = 64;
 
+/** The cached verdict tables are dropped whole when their text passes this many characters. */
+const MAX_CACHED_CHARS = 4 * 1024 * 1024;
+
 /**
  * The access policies as last read, shared by the requests of one app instance. Loaded on first use and
  * dropped whenever a read finds it out of date, whichever replica made the change (that read takes the
  * two-step path); concurrent requests share one load. Never trusted on its own: see `retrieveVerdicts`.
+ * Memory is bounded by what exists, not by what callers send: a table is kept only for a purpose that has
+ * a retention policy (one a caller makes up gets its table computed and forgotten), and all kept tables
+ * together stay under MAX_CACHED_CHARS.
  */
 export class PolicySnapshots {
-  private current: Promise<{ policies: ReadonlyMap<string, PolicySnapshot>; tables: Map<string, string> }> | undefined;
+  private current:
+    | Promise<{ policies: ReadonlyMap<string, PolicySnapshot>; purposes: ReadonlySet<string> | undefined; tables: Map<string, string> }>
+    | undefined;
+  private cachedChars = 0;
 
-  constructor(private readonly load: () => Promise<ReadonlyMap<string, PolicySnapshot>>) {}
+  /** `loadPurposes`: the purposes that exist; without it every purpose counts (unit tests of the table). */
+  constructor(
+    private readonly load: () => Promise<ReadonlyMap<string, PolicySnapshot>>,
+    private readonly loadPurposes?: () => Promise<ReadonlySet<string>>,
+  ) {}
 
   /**
    * The verdict table for this caller and purpose, from the current snapshot (computed once per distinct
-   * caller); undefined when there are so many policies that sending the table with every read would cost
-   * more than the second round trip it saves.
+   * caller and existing purpose); undefined when there are so many policies that sending the table with
+   * every read would cost more than the second round trip it saves.
    */
   async verdictsFor(principal: Principal, purpose: string): Promise<string | undefined> {
-    const { policies, tables } = await (this.current ?? this.reload());
+    const { policies, purposes, tables } = await (this.current ?? this.reload());
     if (policies.size > MAX_POLICIES_PER_TABLE) return undefined;
     const key = `${callerKey(principal)}\u0000${purpose}`;
     let table = tables.get(key);
     if (table === undefined) {
       table = retrieveVerdicts(policies, principal, purpose);
-      // Bounded: distinct (caller, purpose) pairs are few; a JWT identity only counts as present or absent.
-      if (tables.size >= 10_000) tables.clear();
+      if (purposes && !purposes.has(purpose)) return table;
+      if (this.cachedChars + table.length > MAX_CACHED_CHARS) {
+        tables.clear();
+        this.cachedChars = 0;
+      }
       tables.set(key, table);
+      this.cachedChars += table.length;
     }
     return table;
   }
+
+  /** How many verdict tables are kept (for the bounded-memory test). */
+  get cachedTables(): number {
+    return this.tablesNow?.size ?? 0;
+  }
+
+  private tablesNow: Map<string, string> | undefined;
 
   invalidate(): void {
     this.current = undefined;
   }
 
   private reload() {
-    const loading = this.load().then((policies) => ({ policies, tables: new Map<string, string>() }));
+    const loading = Promise.all([this.load(), this.loadPurposes?.()]).then(([policies, purposes]) => {
+      const tables = new Map<string, string>();
+      this.tablesNow = tables;
+      this.cachedChars = 0;
+      return { policies, purposes, tables };
+    });
     this.current = loading;
     loading.catch(() => {
       if (this.current === loading) this.current = undefined;

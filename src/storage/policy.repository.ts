@@ -95,3 +95,9 @@ export async function loadPolicySnapshots(db: Db): Promise<Map<string, { rules: 
     .from(accessPolicies);
   return new Map(rows.map((r) => [r.name, { rules: r.rules as PolicyRules, digest: r.digest }]));
 }
+
+/** The purposes that have a retention policy: the only ones anything can be stored under. */
+export async function loadKnownPurposes(db: Db): Promise<Set<string>> {
+  const rows = await db.select({ purpose: retentionPolicies.purpose }).from(retentionPolicies);
+  return new Set(rows.map((r) => r.purpose));
+}

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/domain/purge-proof';
+import { PolicySnapshots } from '../../src/domain/retrieve-verdicts';
+import { loadKnownPurposes, loadPolicySnapshots } from '../../src/storage/policy.repository';
 import { createTestVault, type AccessLogRecord, type TestVault } from '../support/test-app';
 import { CARD_POLICY, problem, putAccessPolicy, putRetention, store, storeBody } from '../support/fixtures';
 
@@ -258,6 +260,22 @@ describe('no way around the rules', () => {
       const get = await vault.request('GET', '/vault/shorten2/b-1', { as: 'pay' });
       expect(get.status).toBe(410);
       expect((await rowsFor(get))[0]!.reason).toBe('retention_maximum');
+    });
+  });
+
+  describe('7. bounded memory under hostile variety', () => {
+    it('made-up purpose names leave no verdict tables behind', async () => {
+      const snapshots = new PolicySnapshots(() => loadPolicySnapshots(vault.db.db), () => loadKnownPurposes(vault.db.db));
+      const probe = await createTestVault({ apps: [{ name: 'low' }], database: vault.db, policySnapshots: snapshots });
+      await store(vault, 'pay', 'card', 'known-1', { access_policy: 'open-retrieve' });
+      expect((await probe.request('GET', '/vault/card/known-1', { as: 'low' })).status).toBe(200);
+      const kept = snapshots.cachedTables;
+      expect(kept).toBe(1);
+      for (let i = 0; i < 1500; i += 50) {
+        const batch = Array.from({ length: 50 }, (_, j) => probe.request('GET', `/vault/made-up-${i + j}/x`, { as: 'low' }));
+        for (const res of await Promise.all(batch)) expect(res.status).toBe(404);
+      }
+      expect(snapshots.cachedTables).toBe(kept);
     });
   });
 

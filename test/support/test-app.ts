@@ -4,6 +4,7 @@ import { configSchema, type VaultConfig } from '../../src/config/config-schema';
 import type { Role } from '../../src/domain/principal';
 import type { ReceiptSigner } from '../../src/domain/purge-receipt';
 import type { VaultMetrics } from '../../src/metrics/vault-metrics';
+import type { PolicySnapshots } from '../../src/domain/retrieve-verdicts';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps } from '../../src/http/auth/apps';
 import { createLogger, type Logger } from '../../src/logging/logger';
@@ -82,6 +83,7 @@ export async function createTestVault(
     clock?: TestClock;
     receiptSigner?: ReceiptSigner;
     metrics?: VaultMetrics;
+    policySnapshots?: PolicySnapshots;
   } = {},
 ): Promise<TestVault> {
   const keys: Record<string, string> = { admin: randomKey() };
@@ -108,6 +110,7 @@ export async function createTestVault(
     apiKey: createApiKeyAuthenticator(apiKeyApps(config, { VSQL_VAULT_API_KEY: keys.admin })),
     ...(options.receiptSigner && { receiptSigner: options.receiptSigner }),
     ...(options.metrics && { metrics: options.metrics }),
+    ...(options.policySnapshots && { policySnapshots: options.policySnapshots }),
   });
   const request = (method: string, path: string, opts: RequestOptions = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
