@@ -19,6 +19,7 @@ import { verifyAuditTrail } from './domain/audit.service';
 import { installShutdown } from './lifecycle/shutdown';
 import { createLogger, type Logger } from './logging/logger';
 import { openDatabase } from './storage/database';
+import { DataDirError } from './storage/data-dir';
 import { pendingMigrationCount, runMigrations } from './storage/migrate';
 
 declare const VSQL_VAULT_VERSION: string | undefined;
@@ -139,6 +140,12 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
   const database = await openDatabase(config.storage.database_url, {
     poolMax: config.storage.pool_max,
     statementTimeoutMs: config.server.request_timeout_ms,
+    command: 'serve',
+    onLockLost: (message) => {
+      // Another process writes this directory now: serving on would lose acknowledged writes.
+      log.error(`stopping: ${message}`);
+      process.exit(1);
+    },
   });
   await waitForDatabase(database, config.storage.connect_attempts, log);
   if (config.storage.migrate_on_start) await runMigrations(config.storage.database_url, database.pglite ? { pglite: database.pglite } : {});
@@ -217,6 +224,8 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // Everything the vault creates (the embedded store's files, key files) is for its own user only.
+  process.umask(0o077);
   const logger = createLogger({ level: 'info' });
   process.on('uncaughtException', (error) => {
     logger.error('uncaught exception', { error: describeError(error) });
@@ -249,7 +258,7 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'verify-audit': {
         const config = loadConfig(cli.configPath ? { path: cli.configPath } : {});
-        const database = await openDatabase(config.storage.database_url, { poolMax: 2 });
+        const database = await openDatabase(config.storage.database_url, { poolMax: 2, command: 'verify-audit' });
         try {
           const report = await verifyAuditTrail({ db: database.db, clock: systemClock });
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -264,7 +273,7 @@ async function main(argv: string[]): Promise<void> {
         return;
     }
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : `start-up failed: ${describeError(error)}`;
+    const message = error instanceof ConfigError || error instanceof DataDirError ? error.message : `start-up failed: ${describeError(error)}`;
     // One line, JSON like every other line the vault writes, on stderr so it survives a silenced stdout.
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: `vsql-vault: ${message}` })}\n`);
     process.exit(error instanceof ConfigError ? 78 : 1);

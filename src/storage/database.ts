@@ -2,6 +2,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 import * as schema from './schema/index';
+import { lockDataDir, tightenDataDir, type DataDirLock } from './data-dir';
 
 export type VaultSchema = typeof schema;
 /** One handle type for both drivers; a transaction is also a `Db`, so repositories take either. */
@@ -28,6 +29,10 @@ export interface OpenOptions {
   statementTimeoutMs?: number;
   /** Use this PGlite instance instead of opening one (tests load a migrated snapshot this way). */
   pglite?: PGlite;
+  /** What holds a pglite:// directory's lock, for the message a second process gets (serve, migrate, …). */
+  command?: string;
+  /** Called if another process takes this process's data-directory lock; by default the store is closed. */
+  onLockLost?: (message: string) => void;
 }
 
 export type StorageTarget = { driver: 'postgres'; url: string } | { driver: 'pglite'; dataDir: string | undefined };
@@ -109,8 +114,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     };
   }
   const { PGlite, drizzle } = await import('./pglite-driver');
-  const client = options.pglite ?? (target.dataDir ? new PGlite(target.dataDir) : new PGlite());
-  await client.waitReady;
+  const { client, lock } = await openPglite(PGlite, target.dataDir, options);
   const db = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Db;
   return {
     db,
@@ -122,6 +126,38 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     },
     close: async () => {
       if (!client.closed) await client.close();
+      lock?.release();
     },
   };
+}
+
+/**
+ * The embedded store: the given instance, an in-memory one, or a directory this process locks first
+ * (storage/data-dir.ts) and whose files it keeps private to the vault's user.
+ */
+export async function openPglite(
+  PGliteClass: typeof PGlite,
+  dataDir: string | undefined,
+  options: Pick<OpenOptions, 'pglite' | 'command' | 'onLockLost'> = {},
+): Promise<{ client: PGlite; lock?: DataDirLock }> {
+  if (options.pglite) return { client: options.pglite };
+  if (!dataDir) {
+    const client = new PGliteClass();
+    await client.waitReady;
+    return { client };
+  }
+  let client: PGlite | undefined;
+  const lock = lockDataDir(dataDir, options.command ?? 'serve', (message) => {
+    if (options.onLockLost) options.onLockLost(message);
+    else void client?.close();
+  });
+  try {
+    client = new PGliteClass(dataDir);
+    await client.waitReady;
+    tightenDataDir(dataDir);
+    return { client, lock };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Db } from './database';
 import { queryRows } from './raw';
 import { fileURLToPath } from 'node:url';
-import { parseDatabaseUrl } from './database';
+import { openPglite, parseDatabaseUrl } from './database';
 import type { PGlite } from '@electric-sql/pglite';
 
 /** Arbitrary but fixed: every replica takes this advisory lock, so simultaneous start-ups migrate once. */
@@ -23,7 +23,7 @@ export function migrationsDir(): string {
 /**
  * Applies the SQL in drizzle/ that this database has not seen. On PostgreSQL it holds a session advisory
  * lock on a dedicated single connection for the whole run, so replicas starting together wait, then find
- * nothing left to do. PGlite is single-process, so no lock is needed.
+ * nothing left to do. A pglite:// directory is locked for the run like any other use of it (storage/data-dir.ts).
  */
 export async function runMigrations(url: string, options: { pglite?: PGlite } = {}): Promise<void> {
   const migrationsFolder = migrationsDir();
@@ -46,11 +46,12 @@ export async function runMigrations(url: string, options: { pglite?: PGlite } = 
     return;
   }
   const { PGlite, drizzle, migrate } = await import('./pglite-driver');
-  const client = options.pglite ?? (target.dataDir ? new PGlite(target.dataDir) : new PGlite());
+  const { client, lock } = await openPglite(PGlite, target.dataDir, { ...options, command: 'migrate' });
   try {
     await migrate(drizzle({ client }), { migrationsFolder });
   } finally {
     if (!options.pglite) await client.close();
+    lock?.release();
   }
 }
 

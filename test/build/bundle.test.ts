@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -215,6 +215,71 @@ describe('the bundle in dist/ runs alone', () => {
     expect(plaintext.status).not.toBe(0);
     expect(plaintext.stderr).toContain('allow_plaintext');
   }, 60_000);
+
+  it('one process per pglite:// directory: a second serve, migrate or verify-audit refuses, naming the holder; files are private', async () => {
+    const data = join(dir, 'shared-data');
+    const env = { PATH: process.env.PATH ?? '', VSQL_VAULT_API_KEY: 'lock-test-key', VSQL_VAULT_STORAGE_DATABASE_URL: `pglite://${data}` };
+    const launch = async () => {
+      const port = await freePort();
+      let text = '';
+      const proc = spawn(process.execPath, ['server.mjs'], { cwd: dir, env: { ...env, VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout!.on('data', (d) => (text += d));
+      proc.stderr!.on('data', (d) => (text += d));
+      return { proc, base: `http://127.0.0.1:${port}`, output: () => text };
+    };
+    const first = await launch();
+    await waitHealthy(first.base, first.proc, first.output);
+    const headers = { 'X-Vault-Key': 'lock-test-key', 'Content-Type': 'application/json' };
+    expect((await fetch(`${first.base}/admin/retention-policies/card`, { method: 'PUT', headers, body: JSON.stringify({ max_retention_days: 30 }) })).status).toBe(201);
+    expect((await fetch(`${first.base}/vault/card/lock-1`, { method: 'PUT', headers, body: JSON.stringify({ encrypted_value: 'kept-across-restart' }) })).status).toBe(201);
+
+    const second = await launch();
+    expect(await exitOf(second.proc)).not.toBe(0);
+    expect(second.output()).toContain(`in use by pid ${first.proc.pid}`);
+    for (const command of ['migrate', 'verify-audit']) {
+      let failed: { status: number; stderr: string } | undefined;
+      try {
+        execFileSync(process.execPath, ['server.mjs', command], { cwd: dir, encoding: 'utf8', stdio: 'pipe', env });
+      } catch (error) {
+        failed = error as { status: number; stderr: string };
+      }
+      expect(failed?.status, command).not.toBe(0);
+      expect(failed?.stderr, command).toContain(`in use by pid ${first.proc.pid}`);
+    }
+
+    // Readable and writable by the vault's user alone: the folder, the WAL and every relation file.
+    expect(statSync(data).mode & 0o777).toBe(0o700);
+    const open: string[] = [];
+    const walk = (folder: string) => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        const path = join(folder, entry.name);
+        if (statSync(path).mode & 0o077) open.push(path);
+        if (entry.isDirectory()) walk(path);
+      }
+    };
+    walk(data);
+    expect(open).toEqual([]);
+
+    // A holder killed with -9 leaves its lock behind; the next vault sees the holder is gone and takes over,
+    // and what the first one acknowledged is there.
+    first.proc.kill('SIGKILL');
+    await exitOf(first.proc);
+    expect(existsSync(join(data, 'vsql-vault.lock'))).toBe(true);
+    const third = await launch();
+    await waitHealthy(third.base, third.proc, third.output);
+    const got = await fetch(`${third.base}/vault/card/lock-1`, { headers });
+    expect(got.status).toBe(200);
+    expect(((await got.json()) as { encrypted_value: string }).encrypted_value).toBe('kept-across-restart');
+    third.proc.kill('SIGTERM');
+    expect(await exitOf(third.proc)).toBe(0);
+    expect(existsSync(join(data, 'vsql-vault.lock'))).toBe(false);
+
+    // A data directory others can read is refused before anything is opened.
+    chmodSync(data, 0o755);
+    const exposed = await launch();
+    expect(await exitOf(exposed.proc)).not.toBe(0);
+    expect(exposed.output()).toContain('open to other users');
+  }, 120_000);
 
   it('is one file under 1 MB; PGlite ships beside it for the embedded mode only', () => {
     const size = readFileSync(join(dir, 'server.mjs')).length;
