@@ -2,7 +2,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { VaultConfig } from './config/config-schema';
 import type { Clock } from './domain/clock';
-import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnavailableError, type VaultError } from './domain/errors';
+import { MethodNotAllowedError, NotFoundError, PayloadTooLargeError, TooManyRequestsError, UnavailableError, type VaultError } from './domain/errors';
 import { allowedMethodsOf } from './http/allowed-methods';
 import type { TLSSocket } from 'node:tls';
 import type { Principal } from './domain/principal';
@@ -10,7 +10,7 @@ import type { VaultMetrics } from './metrics/vault-metrics';
 import { metricsRoutes } from './http/routes/metrics.routes';
 import { buildOpenApi } from './http/openapi';
 import { serviceContext } from './http/service-context';
-import type { FailureLimiter } from './http/auth/failure-limiter';
+import type { RefusalLedger } from './http/auth/refusal-ledger';
 import type { MtlsResult } from './http/auth/mtls';
 import type { ReceiptSigner } from './domain/purge-receipt';
 import { describeError, recordRead } from './domain/service-context';
@@ -47,8 +47,8 @@ export interface AppDeps {
   jwt?: (token: string) => Promise<Principal>;
   /** Reads a verified client certificate on a TLS connection (see http/auth/mtls.ts). */
   mtls?: (socket: TLSSocket | undefined) => MtlsResult;
-  /** Per-replica counter of failed authentications per client address. */
-  limiter?: FailureLimiter;
+  /** Per-replica counts of refusals before or at authentication, per address and in total (http/auth/refusal-ledger.ts). */
+  refusals?: RefusalLedger;
   /** Signs purge receipts; its public key is served at /.well-known/jwks.json. */
   receiptSigner?: ReceiptSigner;
   /** Prometheus metrics; /metrics is served when [metrics] enabled. */
@@ -139,7 +139,6 @@ export function createApp(deps: AppDeps) {
       apiKey: deps.apiKey,
       ...(deps.jwt && { jwt: deps.jwt }),
       ...(deps.mtls && { mtls: deps.mtls }),
-      ...(deps.limiter && { limiter: deps.limiter }),
       ...(deps.metrics && { onFailure: deps.metrics.authFailure }),
     }),
     bodyLimitByHeader(
@@ -175,6 +174,15 @@ export function createApp(deps: AppDeps) {
     let vaultError: VaultError = toVaultError(error);
     if (vaultError.code === 'internal') {
       logger.error('unhandled error', { request_id: c.get('requestId'), error: describeError(error) });
+    }
+    if (deps.refusals && c.get('principal') === undefined) {
+      // Refused before or at authentication: counted per address and in total. A failing credential
+      // from an address over its limit is a 429; past the limit, refusals are summarised, not logged one by one.
+      const verdict = deps.refusals.record(c.get('clientAddr') ?? null, clock.now().getTime());
+      if (verdict.overLimit && vaultError.code === 'unauthenticated') {
+        vaultError = new TooManyRequestsError(verdict.retryAfterSeconds).withReason(`auth_rate_limited: ${vaultError.reason ?? 'unauthenticated'}`);
+      }
+      if (!verdict.ownRow) vaultError.audited = true;
     }
     if (!vaultError.audited) {
       const recorded = await auditRejection(c, vaultError, { db, clock, logger });

@@ -5,8 +5,9 @@ import { createApp } from './app';
 import { loadConfig, ConfigError } from './config/load-config';
 import { systemClock } from './domain/clock';
 import { createApiKeyAuthenticator } from './http/auth/api-key';
-import { apiKeyApps } from './http/auth/apps';
-import { createFailureLimiter } from './http/auth/failure-limiter';
+import { apiKeyApps, buildAppRegistry } from './http/auth/apps';
+import { createRefusalLedger } from './http/auth/refusal-ledger';
+import { writeRefusalSummaries } from './http/audit-rejection';
 import { createJwtAuthenticator } from './http/auth/jwt';
 import { createMtlsAuthenticator } from './http/auth/mtls';
 import { startListener, type Listening } from './server';
@@ -110,21 +111,25 @@ async function waitForDatabase(database: Awaited<ReturnType<typeof openDatabase>
 
 /** The credentials the vault accepts, built once at start-up from configuration. */
 function buildAuthenticators(config: ReturnType<typeof loadConfig>) {
-  const apps = apiKeyApps(config, process.env);
+  const registry = buildAppRegistry(config, process.env);
   let jwt: ((token: string) => Promise<Principal>) | undefined;
   if (config.auth.jwt) {
     try {
-      jwt = createJwtAuthenticator(config.auth.jwt, process.env);
+      jwt = createJwtAuthenticator(config.auth.jwt, process.env, registry);
     } catch (error) {
       throw new ConfigError(`auth.jwt: ${(error as Error).message.split('\n')[0]}`);
     }
   }
   return {
-    apps,
-    apiKey: createApiKeyAuthenticator(apps),
+    apps: registry.apps,
+    apiKey: createApiKeyAuthenticator(apiKeyApps(registry)),
     ...(jwt && { jwt }),
-    ...(config.server.tls_client_ca_file && { mtls: createMtlsAuthenticator(config.auth.mtls) }),
-    limiter: createFailureLimiter({ limit: config.auth.failure_limit, windowSeconds: config.auth.failure_window_seconds }),
+    ...(config.server.tls_client_ca_file && { mtls: createMtlsAuthenticator(registry) }),
+    refusals: createRefusalLedger({
+      limit: config.auth.failure_limit,
+      totalLimit: config.auth.refusal_total_limit,
+      windowSeconds: config.auth.failure_window_seconds,
+    }),
   };
 }
 
@@ -204,6 +209,10 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     { db: database.db, clock: systemClock, logger: log, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } },
     config.audit.seal_interval_seconds,
   );
+  // Refusals past their limits are summarised: one row per address and window, written as windows close.
+  const summaries = { db: database.db, clock: systemClock, logger: log, ledger: auth.refusals };
+  const summaryTimer = setInterval(() => void writeRefusalSummaries(summaries), config.auth.failure_window_seconds * 1000);
+  summaryTimer.unref();
   server.on('error', (error) => {
     log.error('listener failed', { error: describeError(error) });
     process.exit(1);
@@ -217,6 +226,13 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
       { name: 'close listener and drain requests', run: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))) },
       { name: 'stop sweeper', run: () => sweeper.stop() },
       { name: 'stop sealer', run: () => sealer.stop() },
+      {
+        name: 'write refusal summaries',
+        run: async () => {
+          clearInterval(summaryTimer);
+          await writeRefusalSummaries(summaries, true);
+        },
+      },
       { name: 'close database', run: () => database.close() },
     ],
     deadlineMs: config.server.request_timeout_ms + 5000,

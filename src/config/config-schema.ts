@@ -8,17 +8,40 @@ const listenAddr = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. "127.0.0.1:8443"')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
+/**
+ * One declared app: the registry of who may act as it. Each credential kind names its own binding — the
+ * SHA-256 of an API key, the client id a token from [auth.jwt]'s issuer carries, the full SPIFFE ID or
+ * certificate subject of a client certificate — and roles and purposes are the app's, whatever a token says.
+ */
 const app = z
   .object({
     name: z.string().regex(APP_NAME_PATTERN, 'app names are letters, digits and . _ : -'),
     key_sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'expected the hex SHA-256 of the key (64 hex digits), never the key itself')
-      .transform((v) => v.toLowerCase()),
+      .transform((v) => v.toLowerCase())
+      .optional(),
+    jwt_client_id: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+    /** Only with several [auth.jwt] issuers: the one whose tokens act as this app. */
+    jwt_issuer: z.string().min(1).optional(),
+    mtls_id: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
+      .optional(),
     roles: z.array(z.enum(['admin', 'auditor'])).default([]),
     purposes: z.array(z.string().regex(PURPOSE_PATTERN, 'purposes match ^[a-z0-9][a-z0-9_-]{0,63}$')).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.key_sha256 === undefined && a.jwt_client_id === undefined && a.mtls_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `app '${a.name}' names no credential: give it key_sha256, jwt_client_id or mtls_id` });
+    }
+    if (a.jwt_issuer !== undefined && a.jwt_client_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jwt_issuer'], message: 'jwt_issuer goes with jwt_client_id' });
+    }
+  });
 
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -38,6 +61,8 @@ const jwt = z
     roles_claim: z.string().min(1).default('vault_roles'),
     purposes_claim: z.string().min(1).default('vault_purposes'),
     jwks_cooldown_seconds: z.number().int().min(0).max(3600).default(30),
+    /** A token whose exp lies further than this past its iat (or past now) is refused: stolen tokens expire. */
+    max_token_lifetime_seconds: z.number().int().min(60).max(86_400).default(3600),
   })
   .strict()
   .superRefine((j, ctx) => {
@@ -51,16 +76,6 @@ const jwt = z
       ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HMAC algorithms need hmac_secret_env' });
     }
   });
-
-/** [auth.mtls]: who a verified client certificate is. */
-const mtls = z
-  .object({
-    app_from: z.enum(['cn', 'san-uri']).default('cn'),
-    admin_apps: z.array(z.string().regex(APP_NAME_PATTERN)).default([]),
-    auditor_apps: z.array(z.string().regex(APP_NAME_PATTERN)).default([]),
-    purposes: z.record(z.string().regex(APP_NAME_PATTERN), z.array(z.string().regex(PURPOSE_PATTERN))).default({}),
-  })
-  .strict();
 
 /** Mirrors the TOML sections. `.strict()` everywhere: an unknown key is a mistake worth stopping for. */
 export const configSchema = z
@@ -108,9 +123,12 @@ export const configSchema = z
         api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').default('VSQL_VAULT_API_KEY'),
         apps: z.array(app).default([]),
         jwt: jwt.optional(),
-        mtls: mtls.optional(),
+        /** Replaced by mtls_id on [[auth.apps]]; kept only to name the migration when an old file has it. */
+        mtls: z.unknown().optional(),
         failure_limit: z.number().int().min(1).max(100_000).default(20),
         failure_window_seconds: z.number().int().min(1).max(86_400).default(60),
+        /** Refusals before or at authentication, from all addresses together, that get a row each per window. */
+        refusal_total_limit: z.number().int().min(1).max(10_000_000).default(1000),
       })
       .strict()
       .prefault({}),
@@ -159,13 +177,40 @@ export const configSchema = z
   .strict()
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
-    if (config.auth.mtls && !config.server.tls_client_ca_file) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'mtls'], message: '[auth.mtls] needs server.tls_client_ca_file' });
+    if (config.auth.mtls !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'mtls'],
+        message: '[auth.mtls] is gone: declare each certificate on its app as mtls_id (a full SPIFFE ID or the certificate subject) with its roles and purposes (README, "Migrating from app names")',
+      });
     }
+    const bound = { key: new Map<string, string>(), jwt: new Map<string, string>(), mtls: new Map<string, string>() };
+    const issuers = config.auth.jwt ? (Array.isArray(config.auth.jwt.issuer) ? config.auth.jwt.issuer : [config.auth.jwt.issuer]) : [];
+    const claim = (kind: keyof typeof bound, value: string | undefined, i: number, name: string, field: string) => {
+      if (value === undefined) return;
+      const other = bound[kind].get(value);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, field], message: `app '${name}' has the same ${field} as app '${other}'; a credential acts as one app` });
+      bound[kind].set(value, name);
+    };
     config.auth.apps.forEach((a, i) => {
       if (a.name === 'admin') ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'name'], message: "'admin' is reserved for the api_key_env key" });
       if (seen.has(a.name)) ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'name'], message: `duplicate app name '${a.name}'` });
       seen.add(a.name);
+      claim('key', a.key_sha256, i, a.name, 'key_sha256');
+      claim('mtls', a.mtls_id, i, a.name, 'mtls_id');
+      if (a.jwt_client_id !== undefined) {
+        if (!config.auth.jwt) ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'jwt_client_id'], message: 'jwt_client_id needs [auth.jwt]' });
+        if (a.jwt_issuer !== undefined && !issuers.includes(a.jwt_issuer)) {
+          ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'jwt_issuer'], message: 'jwt_issuer must be one of [auth.jwt] issuer' });
+        }
+        if (a.jwt_issuer === undefined && issuers.length > 1) {
+          ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'jwt_issuer'], message: '[auth.jwt] trusts several issuers: name the one whose client this is (jwt_issuer)' });
+        }
+        claim('jwt', `${a.jwt_issuer ?? issuers[0] ?? ''}\u0000${a.jwt_client_id}`, i, a.name, 'jwt_client_id');
+      }
+      if (a.mtls_id !== undefined && !config.server.tls_client_ca_file) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'mtls_id'], message: 'mtls_id needs server.tls_client_ca_file' });
+      }
     });
   });
 

@@ -44,7 +44,8 @@ export interface AuditEvent {
 }
 
 /** Maps an event to its access-log row; the single place that decides which caller fields are recorded. */
-export function auditRow(actor: Actor | undefined, info: RequestInfo, event: AuditEvent, at: Date) {
+/** `info.requestId` is null only for a row that stands for many requests (a refusal summary). */
+export function auditRow(actor: Actor | undefined, info: { requestId: string | null; clientAddr: string | null }, event: AuditEvent, at: Date) {
   const principal = actor?.kind === 'principal' ? actor : undefined;
   return {
     createdAt: at,

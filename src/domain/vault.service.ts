@@ -198,7 +198,7 @@ async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation:
       operation,
       verdicts,
       now,
-      caller: { requestId: row.requestId, app: row.app!, identity: row.identity, authMethod: row.authMethod, clientAddr: row.clientAddr },
+      caller: { requestId: ctx.info.requestId, app: row.app!, identity: row.identity, authMethod: row.authMethod, clientAddr: row.clientAddr },
     });
   });
   if (out.status === 0) {

@@ -1,6 +1,6 @@
 import type { Db } from './database';
 import { preparedRows } from './raw';
-import type { NewAccessLogRow } from './schema/index';
+import { accessLog, type NewAccessLogRow } from './schema/index';
 
 export const INSERT_ACCESS_LOG_SQL = `insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
   values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
@@ -24,4 +24,9 @@ export async function insertAccessLog(tx: Db, row: NewAccessLogRow): Promise<voi
     row.status,
     row.reason ?? null,
   ]);
+}
+
+/** Several rows in one statement (the refusal summaries); a cold path, so Drizzle's builder. */
+export async function insertAccessLogRows(db: Db, rows: NewAccessLogRow[]): Promise<void> {
+  if (rows.length > 0) await db.insert(accessLog).values(rows);
 }

@@ -13,7 +13,7 @@ const file = (name: string, text: string) => {
 };
 
 describe('identity configuration', () => {
-  it('loads [auth.jwt] and [auth.mtls] and lets env reach the nested keys', () => {
+  it('loads [auth.jwt] and apps bound to each credential, and lets env reach the nested keys', () => {
     const path = file(
       'id.toml',
       `[server]
@@ -27,15 +27,23 @@ jwks_url = "https://idp.example/jwks.json"
 issuer = "https://idp.example/"
 audience = "vsql-vault"
 
-[auth.mtls]
-app_from = "san-uri"
-admin_apps = ["ops"]
-purposes = { ledger = ["card"] }
+[[auth.apps]]
+name = "ledger"
+mtls_id = "spiffe://example.org/ns/pay/sa/ledger"
+purposes = ["card"]
+
+[[auth.apps]]
+name = "payment-service"
+jwt_client_id = "payment-service"
 `,
     );
-    const config = loadConfig({ path, env: { VSQL_VAULT_AUTH_JWT_AUDIENCE: 'other-aud', VSQL_VAULT_AUTH_MTLS_AUDITOR_APPS: '["qsa"]' } });
+    const config = loadConfig({ path, env: { VSQL_VAULT_AUTH_JWT_AUDIENCE: 'other-aud' } });
     expect(config.auth.jwt).toMatchObject({ issuer: 'https://idp.example/', audience: 'other-aud', algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'], clock_tolerance_seconds: 30 });
-    expect(config.auth.mtls).toMatchObject({ app_from: 'san-uri', admin_apps: ['ops'], auditor_apps: ['qsa'], purposes: { ledger: ['card'] } });
+    expect(config.auth.jwt!.max_token_lifetime_seconds).toBe(3600);
+    expect(config.auth.apps).toEqual([
+      { name: 'ledger', mtls_id: 'spiffe://example.org/ns/pay/sa/ledger', roles: [], purposes: ['card'] },
+      { name: 'payment-service', jwt_client_id: 'payment-service', roles: [] },
+    ]);
     expect(config.server.require_client_cert).toBe(true);
   });
 
@@ -46,7 +54,18 @@ purposes = { ledger = ["card"] }
     ['[auth.jwt]\nhmac_secret_env = "S"\nissuer = "i"\naudience = "a"\nalgorithms = ["HS256", "RS256"]\n', /list only HS256/],
     ['[server]\ntls_cert_file = "c.pem"\n', /tls_cert_file and tls_key_file go together/],
     ['[server]\nrequire_client_cert = true\n', /server\./],
-    ['[auth.mtls]\napp_from = "cn"\n', /needs server\.tls_client_ca_file/],
+    ['[auth.mtls]\napp_from = "cn"\n', /\[auth\.mtls\] is gone: declare each certificate on its app as mtls_id/],
+    ['[[auth.apps]]\nname = "bare"\nroles = ["admin"]\n', /app 'bare' names no credential/],
+    ['[[auth.apps]]\nname = "cert"\nmtls_id = "spiffe://x/y"\n', /mtls_id needs server\.tls_client_ca_file/],
+    ['[[auth.apps]]\nname = "tok"\njwt_client_id = "tok"\n', /jwt_client_id needs \[auth\.jwt\]/],
+    [
+      '[auth.jwt]\njwks_file = "k.json"\nissuer = "i"\naudience = "a"\n[[auth.apps]]\nname = "a1"\njwt_client_id = "same"\n[[auth.apps]]\nname = "a2"\njwt_client_id = "same"\n',
+      /same jwt_client_id as app 'a1'/,
+    ],
+    [
+      '[auth.jwt]\njwks_file = "k.json"\nissuer = ["i1", "i2"]\naudience = "a"\n[[auth.apps]]\nname = "a1"\njwt_client_id = "c"\n',
+      /name the one whose client this is/,
+    ],
   ])('refuses %j', (text, message) => {
     expect(() => loadConfig({ path: file(`bad-${Math.random()}.toml`, text), env: {} })).toThrow(message);
   });

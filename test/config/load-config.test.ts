@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/config-schema';
 import { ConfigError, loadConfig } from '../../src/config/load-config';
-import { apiKeyApps } from '../../src/http/auth/apps';
+import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';
 
 const dir = mkdtempSync(join(tmpdir(), 'vault-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -218,24 +218,24 @@ describe('apiKeyApps()', () => {
   });
 
   it('throws a ConfigError telling how to set the key when the env var is missing', () => {
-    const message = configErrorOf(() => apiKeyApps(config, {}));
+    const message = configErrorOf(() => apiKeyApps(buildAppRegistry(config, {})));
     expect(message).toContain('VSQL_VAULT_API_KEY');
     expect(message).toMatch(/export VSQL_VAULT_API_KEY=/);
   });
 
   it('treats an empty env var as missing', () => {
-    expect(configErrorOf(() => apiKeyApps(config, { VSQL_VAULT_API_KEY: '' }))).toContain('VSQL_VAULT_API_KEY');
+    expect(configErrorOf(() => apiKeyApps(buildAppRegistry(config, { VSQL_VAULT_API_KEY: '' })))).toContain('VSQL_VAULT_API_KEY');
   });
 
   it('names the env var configured by auth.api_key_env', () => {
     const custom = configSchema.parse({ auth: { api_key_env: 'MY_VAULT_KEY' } });
-    const message = configErrorOf(() => apiKeyApps(custom, { VSQL_VAULT_API_KEY: 'ignored' }));
+    const message = configErrorOf(() => apiKeyApps(buildAppRegistry(custom, { VSQL_VAULT_API_KEY: 'ignored' })));
     expect(message).toContain('MY_VAULT_KEY');
-    expect(apiKeyApps(custom, { MY_VAULT_KEY: 'k' })[0]?.name).toBe('admin');
+    expect(apiKeyApps(buildAppRegistry(custom, { MY_VAULT_KEY: 'k' }))[0]?.name).toBe('admin');
   });
 
   it('gives the admin app the admin role and keeps only digests', () => {
-    const apps = apiKeyApps(config, { VSQL_VAULT_API_KEY: 'the-admin-key' });
+    const apps = apiKeyApps(buildAppRegistry(config, { VSQL_VAULT_API_KEY: 'the-admin-key' }));
     expect(apps).toEqual([
       { name: 'admin', keySha256: createHash('sha256').update('the-admin-key').digest('hex'), roles: ['admin'] },
       { name: 'pay', keySha256: PAY_KEY_SHA256, roles: [], purposes: ['card'] },
@@ -244,6 +244,6 @@ describe('apiKeyApps()', () => {
   });
 
   it('refuses an app that shares the admin key', () => {
-    expect(configErrorOf(() => apiKeyApps(config, { VSQL_VAULT_API_KEY: 'payment-service-key' }))).toContain("'pay'");
+    expect(configErrorOf(() => apiKeyApps(buildAppRegistry(config, { VSQL_VAULT_API_KEY: 'payment-service-key' })))).toContain("'pay'");
   });
 });

@@ -4,7 +4,9 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_BY_CODE, VaultError } from '../../src/domain/errors';
 import type { AppEnv } from '../../src/http/app-env';
-import { createFailureLimiter } from '../../src/http/auth/failure-limiter';
+import { createRefusalLedger, type RefusalLedger } from '../../src/http/auth/refusal-ledger';
+import { writeRefusalSummaries } from '../../src/http/audit-rejection';
+import { createLogger } from '../../src/logging/logger';
 import { requestTimeout } from '../../src/http/request-bounds';
 import { asFixtureVault, createIdentityVault, sleep, wireRequest, type IdentityVault, type RawResponse } from '../support/identity';
 import { putRetention } from '../support/fixtures';
@@ -18,56 +20,88 @@ afterAll(() => db?.close());
 
 const PLAIN = { listen_addr: '127.0.0.1:0', max_header_bytes: 8192, max_path_bytes: 1024 };
 
-describe('failed-authentication limiter on a real listener', () => {
+describe('refusals before or at authentication, on a real listener', () => {
   let vault: IdentityVault;
   let port: number;
+  let ledger: RefusalLedger;
+  const clock = { now: () => new Date() };
 
   beforeAll(async () => {
-    vault = await createIdentityVault({ database: db, config: { server: PLAIN }, limiter: createFailureLimiter({ limit: 3, windowSeconds: 2 }) });
+    ledger = createRefusalLedger({ limit: 3, totalLimit: 8, windowSeconds: 2, maxTracked: 4 });
+    vault = await createIdentityVault({ database: db, config: { server: PLAIN }, refusals: ledger, clock });
+    await putRetention(asFixtureVault(vault), 'card');
     port = (await vault.listen()).port;
   });
   afterAll(() => vault?.close());
 
-  const send = (key: string): Promise<RawResponse & { requestId: string }> => {
+  const send = (key: string, from = '127.0.0.1', path = '/vault/card'): Promise<RawResponse & { requestId: string }> => {
     const requestId = `abuse-${randomUUID()}`;
-    return wireRequest({ port, path: '/vault/card', headers: { 'X-Vault-Key': key, 'X-Request-Id': requestId } }).then((r) => ({ ...r, requestId }));
+    return wireRequest({ port, path, localAddress: from, headers: { 'X-Vault-Key': key, 'X-Request-Id': requestId } }).then((r) => ({ ...r, requestId }));
   };
-  const rows429 = async () => (await vault.accessLog()).filter((r) => r.status === 429);
+  /** Waits for the ledger's next 2-second window, so a test's requests share one fresh window. */
+  const freshWindow = () => sleep(2000 - (Date.now() % 2000) + 20);
+  const summaries = async (from: string) =>
+    (await vault.accessLog()).filter((r) => r.client_addr === from && r.reason?.startsWith('refusals_summarised'));
 
-  it('3 failures → 429 with Retry-After even for a valid key; one 429 row per window; the window passes', async () => {
-    const started = Date.now();
+  it('a valid key is never locked out by failures from its address; failing ones past the limit get 429 and one summary row', async () => {
+    await freshWindow();
     for (let i = 0; i < 3; i++) {
       const res = await send(`wrong-key-${i}`);
       expect(res.status).toBe(401);
       expect((await vault.rowsFor(res.requestId))[0]).toMatchObject({ operation: 'authenticate', client_addr: '127.0.0.1', reason: 'invalid_api_key' });
     }
-    const locked = await send(vault.keys.admin!);
-    expect(locked.status).toBe(429);
-    expect(locked.headers['content-type']).toMatch(/^application\/problem\+json/);
-    const retryAfter = Number(locked.headers['retry-after']);
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(2);
-    expect(JSON.parse(locked.body)).toMatchObject({ status: 429, code: 'too_many_requests', request_id: locked.requestId });
-    expect((await vault.rowsFor(locked.requestId)).map((r) => [r.operation, r.granted, r.status, r.reason, r.client_addr])).toEqual([
-      ['authenticate', false, 429, 'auth_rate_limited', '127.0.0.1'],
-    ]);
+    // The valid admin key from the same address (as behind a TLS sidecar) is judged on its merits.
+    const valid = await send(vault.keys.admin!);
+    expect(valid.status).toBe(200);
+    const locked = [await send('wrong-again-1'), await send('wrong-again-2'), await send('wrong-again-3')];
+    for (const res of locked) {
+      expect(res.status).toBe(429);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const retryAfter = Number(res.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(2);
+      expect(JSON.parse(res.body)).toMatchObject({ status: 429, code: 'too_many_requests', request_id: res.requestId });
+      expect(await vault.rowsFor(res.requestId)).toEqual([]);
+    }
+    expect((await send(vault.keys.admin!)).status).toBe(200);
+    // When the window closes, the three unlogged refusals become one row that says how many it stands for.
+    await sleep(2100 - (Date.now() % 2000));
+    await writeRefusalSummaries({ db: vault.db.db, clock, logger: createLogger({ level: 'error', write: () => {} }), ledger });
+    const rows = await summaries('127.0.0.1');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ operation: 'authenticate', granted: false, status: 429, app: null, purpose: null, external_id: null });
+    expect(rows[0]!.reason).toMatch(/^refusals_summarised count=3 scope=address window_start=\S+ window_seconds=2$/);
+  });
 
-    // Further requests in the same window: still 429, but no further rows.
-    const again = [await send(vault.keys.admin!), await send('wrong-again')];
-    expect(again.map((r) => r.status)).toEqual([429, 429]);
-    for (const r of again) expect(await vault.rowsFor(r.requestId)).toEqual([]);
-    expect(await rows429()).toHaveLength(1);
-    expect(Date.now() - started).toBeLessThan(2000); // all of the above inside one window
+  it('rotating source addresses are limited in total, and filling the table does not forget a locked address', async () => {
+    await freshWindow();
+    for (let i = 0; i < 4; i++) expect((await send(`bad-${i}`, '127.0.0.50')).status).toBe(i < 3 ? 401 : 429);
+    // Four more addresses fill the table (maxTracked 4) and the total passes its limit of 8.
+    const rotating = [];
+    for (let i = 0; i < 8; i++) rotating.push(await send(`bad-r${i}`, `127.0.1.${10 + i}`));
+    const statuses = rotating.map((r) => r.status);
+    expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    expect(statuses.slice(4)).toEqual([429, 429, 429, 429]);
+    for (const r of rotating.slice(4)) expect(await vault.rowsFor(r.requestId)).toEqual([]);
+    // The first address is still remembered as over its limit.
+    expect((await send('bad-late', '127.0.0.50')).status).toBe(429);
+    // A valid credential from any of them is still served.
+    expect((await send(vault.keys.admin!, '127.0.1.17')).status).toBe(200);
+  });
 
-    await sleep(Math.max(0, started + 2100 - Date.now()));
-    const after = await send(vault.keys.admin!);
-    expect(after.status).toBe(200);
+  it('a 414 before authentication counts too, and past the limit is summarised instead of one row each', async () => {
+    await freshWindow();
+    const long = `/vault/card/${'a'.repeat(1100)}`;
+    const before = (await vault.accessLog()).length;
+    for (let i = 0; i < 20; i++) expect((await send(vault.keys.admin!, '127.0.0.77', long)).status).toBe(414);
+    expect((await vault.accessLog()).length - before).toBe(3);
+  });
 
-    // A new window: three more failures lock again, and that window gets its own single 429 row.
-    for (let i = 0; i < 3; i++) expect((await send(`wrong-key-b${i}`)).status).toBe(401);
-    expect((await send(vault.keys.admin!)).status).toBe(429);
-    expect((await send(vault.keys.admin!)).status).toBe(429);
-    expect(await rows429()).toHaveLength(2);
+  it('an unauthenticated request never records parts of its path', async () => {
+    await freshWindow();
+    const res = await send('wrong', '127.0.0.99', '/vault/card/payment-12345');
+    expect(res.status).toBe(401);
+    expect((await vault.rowsFor(res.requestId))[0]).toMatchObject({ operation: 'authenticate', purpose: null, external_id: null });
   });
 });
 
@@ -228,5 +262,29 @@ describe('requestTimeout()', () => {
     // The timer is cleared: nothing fires after the response.
     await sleep(350);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('createRefusalLedger()', () => {
+  it('summarises per address and in total, with exact counts, and drains open windows at shutdown', () => {
+    const ledger = createRefusalLedger({ limit: 2, totalLimit: 5, windowSeconds: 10, maxTracked: 2 });
+    const t0 = 1_000_000_000_000; // a window boundary (a multiple of 10 s)
+    const own = (address: string, n: number) => Array.from({ length: n }, () => ledger.record(address, t0 + 1).ownRow);
+    expect(own('a', 4)).toEqual([true, true, false, false]);
+    expect(own('b', 1)).toEqual([true]);
+    // The table is full (a, b) and the total (5) is reached: c, untracked, is counted in total only.
+    expect(own('c', 3)).toEqual([false, false, false]);
+    expect(ledger.record('b', t0 + 2)).toMatchObject({ ownRow: false, overLimit: true });
+    expect(ledger.drain(t0 + 3)).toEqual([]);
+    const closed = ledger.drain(t0 + 10_000);
+    expect(closed).toEqual([
+      { address: 'a', scope: 'address', windowStart: new Date(t0), count: 2 },
+      { address: null, scope: 'all', windowStart: new Date(t0), count: 4 },
+    ]);
+    ledger.record('a', t0 + 10_001);
+    ledger.record('a', t0 + 10_002);
+    ledger.record('a', t0 + 10_003);
+    expect(ledger.drain(t0 + 10_004, true)).toEqual([{ address: 'a', scope: 'address', windowStart: new Date(t0 + 10_000), count: 1 }]);
+    expect(ledger.drain(t0 + 20_000)).toEqual([]);
   });
 });

@@ -7,8 +7,10 @@ import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/config-schema';
 import { createJwtAuthenticator } from '../../src/http/auth/jwt';
+import { buildAppRegistry } from '../../src/http/auth/apps';
 import { putAccessPolicy, putRetention, storeBody } from '../support/fixtures';
 import { asFixtureVault, createIdentityVault, type IdentityVault } from '../support/identity';
+import type { TestAppSpec } from '../support/test-app';
 import { openTestDatabase, type TestDatabase } from '../support/test-database';
 
 const ISSUER = 'https://issuer.test/';
@@ -37,13 +39,15 @@ interface TokenOptions {
   sub?: string | null;
   /** Seconds since the epoch; default now + 300. */
   exp?: number;
+  /** The protected header's typ; default JWT. */
+  typ?: string;
 }
 
 /** A JWT as an identity provider would mint it; `claims` are merged over the standard ones. */
 function mint(claims: JWTPayload, key: SigningKey, options: TokenOptions = {}) {
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, kid: options.kid ?? key.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: key.alg, kid: options.kid ?? key.kid, typ: options.typ ?? 'JWT' })
     .setIssuer(options.iss ?? ISSUER)
     .setAudience(options.aud ?? AUDIENCE)
     .setIssuedAt(now - 5)
@@ -86,7 +90,28 @@ describe('JWT bearer tokens against a remote JWKS', () => {
     [keyA, es384, stranger] = await Promise.all([signingKey('key-a'), signingKey('key-es384', 'ES384'), signingKey('key-a')]);
     jwks = await startJwksServer([keyA.jwk, es384.jwk]);
     db = await openTestDatabase();
-    vault = await createIdentityVault({ database: db, apps: [{ name: 'legacy' }], config: jwtConfig({ jwks_url: jwks.url }) });
+    // The registry: each token client id acts as the one app that declares it, with that app's roles and purposes.
+    const client = (name: string, extra: Partial<TestAppSpec> = {}): TestAppSpec => ({ name, jwtClientId: name, noKey: true, ...extra });
+    vault = await createIdentityVault({
+      database: db,
+      apps: [
+        { name: 'legacy' },
+        client('payment-service'),
+        client('azp-app', { jwtClientId: 'from-azp' }),
+        client('client-id-app', { jwtClientId: 'from-client-id' }),
+        client('ledger'),
+        client('plain'),
+        client('sneaky'),
+        client('ops', { roles: ['admin'] }),
+        client('assessor', { roles: ['auditor'] }),
+        client('both', { roles: ['admin', 'auditor'] }),
+        client('card-app'),
+        client('card-only', { purposes: ['card'] }),
+        client('fraud-review'),
+        client('pay'),
+      ],
+      config: jwtConfig({ jwks_url: jwks.url }),
+    });
     await putRetention(asFixtureVault(vault), 'card');
     await putRetention(asFixtureVault(vault), 'iban');
   });
@@ -102,7 +127,7 @@ describe('JWT bearer tokens against a remote JWKS', () => {
     return { res, rows: () => vault.rowsFor(requestId) };
   }
 
-  it('a valid token is a principal: app from azp, identity from sub, auth_method jwt in the access log', async () => {
+  it('a valid token is a principal: the app declaring its azp, identity from sub, auth_method jwt in the access log', async () => {
     const token = await mint({ azp: 'payment-service' }, keyA, { sub: 'user-42' });
     const put = await send('PUT', '/vault/card/jwt-1', token, storeBody());
     expect(put.res.status).toBe(201);
@@ -115,17 +140,21 @@ describe('JWT bearer tokens against a remote JWKS', () => {
     expect((await get.rows()).map((r) => [r.operation, r.app, r.identity, r.auth_method, r.granted])).toEqual([['retrieve', 'payment-service', 'user-42', 'jwt', true]]);
   });
 
-  it('the app comes from azp first, then client_id', async () => {
+  it('the client id is azp first, then client_id, and selects the app that declares it', async () => {
     const both = await send('PUT', '/vault/card/jwt-azp', await mint({ azp: 'from-azp', client_id: 'from-client-id' }, keyA), storeBody());
     expect(both.res.status).toBe(201);
-    expect((await both.rows())[0]).toMatchObject({ app: 'from-azp', auth_method: 'jwt' });
+    expect((await both.rows())[0]).toMatchObject({ app: 'azp-app', auth_method: 'jwt' });
     const clientOnly = await send('PUT', '/vault/card/jwt-cid', await mint({ client_id: 'ledger' }, keyA), storeBody());
     expect(clientOnly.res.status).toBe(201);
     expect((await clientOnly.rows())[0]).toMatchObject({ app: 'ledger', identity: 'user-42' });
   });
 
   it('a configured app_claim names the app and azp no longer counts', async () => {
-    const custom = await createIdentityVault({ database: db, config: jwtConfig({ jwks_url: jwks.url }, { app_claim: 'vault_app' }) });
+    const custom = await createIdentityVault({
+      database: db,
+      apps: [{ name: 'custom-app', jwtClientId: 'custom-app', noKey: true }, { name: 'payment-service', jwtClientId: 'payment-service', noKey: true }],
+      config: jwtConfig({ jwks_url: jwks.url }, { app_claim: 'vault_app' }),
+    });
     try {
       const requestId = rid();
       const ok = await custom.request('PUT', '/vault/card/jwt-claim', {
@@ -144,26 +173,67 @@ describe('JWT bearer tokens against a remote JWKS', () => {
     }
   });
 
-  it('roles come from the vault_roles claim and from vault:admin / vault:auditor scopes', async () => {
-    const none = await mint({ azp: 'plain' }, keyA);
-    const claimAdmin = await mint({ azp: 'ops', vault_roles: ['admin'] }, keyA);
-    const scopeAdmin = await mint({ azp: 'ops', scope: 'openid vault:admin' }, keyA);
-    const claimAuditor = await mint({ azp: 'assessor', vault_roles: 'auditor' }, keyA);
-    const scopeAuditor = await mint({ azp: 'assessor', scope: 'vault:auditor profile' }, keyA);
-    const bogus = await mint({ azp: 'sneaky', vault_roles: ['superuser'], scope: 'admin vault:root' }, keyA);
+  it('roles are the declared app\'s; the vault_roles claim and vault:admin / vault:auditor scopes only narrow them', async () => {
     const status = async (path: string, token: string) => (await send('GET', path, token)).res.status;
-
-    for (const admin of [claimAdmin, scopeAdmin]) {
+    const admins = [
+      await mint({ azp: 'ops' }, keyA),
+      await mint({ azp: 'ops', vault_roles: ['admin'] }, keyA),
+      await mint({ azp: 'ops', scope: 'openid vault:admin' }, keyA),
+      await mint({ azp: 'both', scope: 'vault:admin' }, keyA),
+    ];
+    const auditors = [
+      await mint({ azp: 'assessor' }, keyA),
+      await mint({ azp: 'assessor', vault_roles: 'auditor' }, keyA),
+      await mint({ azp: 'assessor', scope: 'vault:auditor profile' }, keyA),
+      await mint({ azp: 'both', vault_roles: ['auditor'] }, keyA),
+    ];
+    const neither = [
+      await mint({ azp: 'plain' }, keyA),
+      // A claim never adds a role the app was not declared with: the attack of a client naming itself admin.
+      await mint({ azp: 'plain', vault_roles: ['admin'], scope: 'vault:admin vault:auditor' }, keyA),
+      await mint({ azp: 'sneaky', vault_roles: ['superuser'], scope: 'admin vault:root' }, keyA),
+      // The token may take roles away: ops asked only for auditor, which ops does not have.
+      await mint({ azp: 'ops', scope: 'vault:auditor' }, keyA),
+    ];
+    for (const admin of admins) {
       expect(await status('/admin/retention-policies', admin)).toBe(200);
       expect(await status('/admin/access-log', admin)).toBe(200);
     }
-    for (const auditor of [claimAuditor, scopeAuditor]) {
+    for (const auditor of auditors) {
       expect(await status('/admin/access-log', auditor)).toBe(200);
       expect(await status('/admin/retention-policies', auditor)).toBe(403);
     }
-    for (const token of [none, bogus]) {
+    for (const token of neither) {
       expect(await status('/admin/access-log', token)).toBe(403);
       expect(await status('/admin/retention-policies', token)).toBe(403);
+    }
+  });
+
+  it("a client id no app declares is a 401, even one spelling another credential's app name (admin, an API-key app)", async () => {
+    for (const [azp, claims] of [
+      ['admin', { scope: 'vault:admin', vault_roles: ['admin'] }],
+      ['legacy', {}],
+      ['nobody', {}],
+    ] as const) {
+      const { res, rows } = await send('GET', '/admin/access-log', await mint({ azp, ...claims }, keyA));
+      expect(res.status).toBe(401);
+      expect((await rows())[0]).toMatchObject({ operation: 'authenticate', granted: false, app: null, reason: 'jwt_unknown_client' });
+    }
+    // The API-key app named legacy owns an entry; a token claiming that name reads nothing.
+    expect((await vault.request('PUT', '/vault/card/legacy-1', { as: 'legacy', body: storeBody() })).status).toBe(201);
+    expect((await send('GET', '/vault/card/legacy-1', await mint({ azp: 'legacy' }, keyA))).res.status).toBe(401);
+  });
+
+  it('RFC 9068 access tokens (typ at+jwt) are accepted; another typ is refused; the scheme name is case-insensitive', async () => {
+    expect((await send('GET', '/vault/card', await mint({ azp: 'pay' }, keyA, { typ: 'at+jwt' }))).res.status).toBe(200);
+    expect((await send('GET', '/vault/card', await mint({ azp: 'pay' }, keyA, { typ: 'application/at+jwt' }))).res.status).toBe(200);
+    const dpop = await send('GET', '/vault/card', await mint({ azp: 'pay' }, keyA, { typ: 'dpop+jwt' }));
+    expect(dpop.res.status).toBe(401);
+    expect((await dpop.rows())[0]!.reason).toBe('jwt_unexpected_typ');
+    const token = await mint({ azp: 'pay' }, keyA);
+    for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+      const res = await vault.request('GET', '/vault/card', { headers: { Authorization: `${scheme} ${token}` } });
+      expect(res.status, scheme).toBe(200);
     }
   });
 
@@ -182,6 +252,11 @@ describe('JWT bearer tokens against a remote JWKS', () => {
     // Without any purpose claim the app is not narrowed.
     const unscoped = await send('PUT', '/vault/iban/unscoped', await mint({ azp: 'card-app' }, keyA), storeBody());
     expect(unscoped.res.status).toBe(201);
+    // A claim never widens the declared scope: card-only asking for iban gets neither.
+    const widened = await mint({ azp: 'card-only', scope: 'vault:purpose:iban vault:purpose:card' }, keyA);
+    expect((await send('PUT', '/vault/iban/widened', widened, storeBody())).res.status).toBe(403);
+    expect((await send('PUT', '/vault/card/widened', widened, storeBody())).res.status).toBe(201);
+    expect((await send('PUT', '/vault/card/narrowed', await mint({ azp: 'card-only', scope: 'vault:purpose:iban' }, keyA), storeBody())).res.status).toBe(403);
   });
 
   it('a token that expired within clock_tolerance_seconds (30 s) is accepted', async () => {
@@ -204,6 +279,16 @@ describe('JWT bearer tokens against a remote JWKS', () => {
       { name: 'unknown kid', token: () => mint({ azp: 'pay' }, keyA, { kid: 'no-such-kid' }), reason: /^jwt_jwks_no_matching_key$/ },
       { name: 'missing sub', token: () => mint({ azp: 'pay' }, keyA, { sub: null }), reason: /^jwt_missing_sub$/ },
       { name: 'missing app claim', token: () => mint({ scope: 'vault:admin' }, keyA), reason: /^jwt_missing_app_claim$/ },
+      { name: 'a client id no app declares', token: () => mint({ azp: 'nobody' }, keyA), reason: /^jwt_unknown_client$/ },
+      { name: 'a NUL in sub', token: () => mint({ azp: 'pay' }, keyA, { sub: 'user\u0000root' }), reason: /^jwt_invalid_sub$/ },
+      { name: 'a control character in sub', token: () => mint({ azp: 'pay' }, keyA, { sub: 'user\nroot' }), reason: /^jwt_invalid_sub$/ },
+      {
+        name: 'no exp',
+        token: () =>
+          new SignJWT({ azp: 'pay' }).setProtectedHeader({ alg: keyA.alg, kid: keyA.kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('u').setIssuedAt().sign(keyA.privateKey),
+        reason: /exp/,
+      },
+      { name: 'a lifetime over max_token_lifetime_seconds', token: () => mint({ azp: 'pay' }, keyA, { exp: Math.floor(Date.now() / 1000) + 2 * 3600 }), reason: /^jwt_lifetime_too_long$/ },
       {
         name: 'alg none (an unsecured JWT)',
         token: async () => new UnsecuredJWT({ azp: 'pay', vault_roles: ['admin'] }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('root').setExpirationTime('5m').encode(),
@@ -309,7 +394,7 @@ describe('JWKS key rotation without a restart', () => {
   it('a token signed by a newly published key (new kid) is accepted once the JWKS serves it; the retired key is refused', async () => {
     const [oldKey, newKey] = await Promise.all([signingKey('2026-01'), signingKey('2026-02')]);
     jwks = await startJwksServer([oldKey.jwk]);
-    vault = await createIdentityVault({ database: db, config: jwtConfig({ jwks_url: jwks.url }) });
+    vault = await createIdentityVault({ database: db, apps: [{ name: 'pay', jwtClientId: 'pay', noKey: true }], config: jwtConfig({ jwks_url: jwks.url }) });
     const status = async (token: string, requestId = `rot-${randomUUID()}`) => {
       const res = await vault.request('GET', '/vault/card', { bearer: token, headers: { 'X-Request-Id': requestId } });
       return res.status;
@@ -348,7 +433,7 @@ describe('JWT against a JWKS file, and HMAC only when configured', () => {
     const [fileKey, otherKey] = await Promise.all([signingKey('file-key', 'EdDSA'), signingKey('other-key')]);
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [fileKey.jwk] }));
-    const vault = await createIdentityVault({ database: db, config: jwtConfig({ jwks_file: file }) });
+    const vault = await createIdentityVault({ database: db, apps: [{ name: 'file-app', jwtClientId: 'file-app', noKey: true }], config: jwtConfig({ jwks_file: file }) });
     try {
       const ok = await vault.request('GET', '/vault/card', { bearer: await mint({ azp: 'file-app' }, fileKey, { sub: 'svc' }), headers: { 'X-Request-Id': 'file-ok' } });
       expect(ok.status).toBe(200);
@@ -365,6 +450,7 @@ describe('JWT against a JWKS file, and HMAC only when configured', () => {
   it('hmac_secret_env: an HS256 token with the secret is accepted; a wrong secret or an asymmetric token is refused', async () => {
     const vault = await createIdentityVault({
       database: db,
+      apps: [{ name: 'hmac-app', jwtClientId: 'hmac-app', noKey: true }, { name: 'x', jwtClientId: 'x', noKey: true }],
       env: { TEST_JWT_HMAC: HMAC_SECRET },
       config: jwtConfig({ hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256'] }),
     });
@@ -400,7 +486,8 @@ describe('JWT against a JWKS file, and HMAC only when configured', () => {
     const twoSources = configSchema.safeParse(jwtConfig({ jwks_url: 'http://127.0.0.1:1/jwks.json', hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256'] }));
     expect(twoSources.success).toBe(false);
     const config = configSchema.parse(jwtConfig({ hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256'] }));
-    expect(() => createJwtAuthenticator(config.auth.jwt!, { TEST_JWT_HMAC: 'too-short' })).toThrow(/at least 32/);
-    expect(() => createJwtAuthenticator(config.auth.jwt!, {})).toThrow(/TEST_JWT_HMAC/);
+    const registry = buildAppRegistry(config, { VSQL_VAULT_API_KEY: 'k' });
+    expect(() => createJwtAuthenticator(config.auth.jwt!, { TEST_JWT_HMAC: 'too-short' }, registry)).toThrow(/at least 32/);
+    expect(() => createJwtAuthenticator(config.auth.jwt!, {}, registry)).toThrow(/TEST_JWT_HMAC/);
   });
 });

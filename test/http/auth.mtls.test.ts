@@ -22,6 +22,10 @@ beforeAll(async () => {
   pki.leaf('ops', '/O=Acme/CN=ops-admin', 'ca', 'client');
   pki.leaf('assessor', '/O=QSA Firm/CN=pci-assessor', 'ca', 'client');
   pki.leaf('untrusted', '/O=Acme/CN=payment-service', 'rogue', 'client');
+  // Trusted by the CA, but not the declared workloads: another org's CN, another trust domain, another namespace.
+  pki.leaf('lookalike', '/O=Other Team/CN=payment-service', 'ca', 'client');
+  pki.leaf('evil-domain', '/O=Evil', 'ca', 'client_spiffe_evil');
+  pki.leaf('other-ns', '/O=Example Org', 'ca', 'client_spiffe_otherns');
   pki.leaf('expired', '/O=Acme/CN=payment-service', 'ca', 'client', { start: '20200101000000Z', end: '20200102000000Z' });
   db = await openTestDatabase();
 });
@@ -30,7 +34,10 @@ afterAll(async () => {
   pki?.cleanup();
 });
 
-function tlsConfig(requireClientCert: boolean, mtls: Record<string, unknown> = {}) {
+const PAYMENT = { name: 'payment-service', mtlsId: 'O=Acme, CN=payment-service', noKey: true };
+const LEDGER_ID = 'spiffe://example.org/ns/default/sa/ledger';
+
+function tlsConfig(requireClientCert: boolean) {
   return {
     server: {
       listen_addr: '127.0.0.1:0',
@@ -39,7 +46,6 @@ function tlsConfig(requireClientCert: boolean, mtls: Record<string, unknown> = {
       tls_client_ca_file: pki.file('ca'),
       require_client_cert: requireClientCert,
     },
-    auth: { mtls },
   };
 }
 
@@ -64,7 +70,15 @@ describe('mTLS with require_client_cert = true', () => {
   const tlsErrors: string[] = [];
 
   beforeAll(async () => {
-    vault = await createIdentityVault({ database: db, config: tlsConfig(true, { admin_apps: ['ops-admin'], auditor_apps: ['pci-assessor'] }) });
+    vault = await createIdentityVault({
+      database: db,
+      apps: [
+        PAYMENT,
+        { name: 'ops-admin', mtlsId: 'O=Acme, CN=ops-admin', roles: ['admin'], noKey: true },
+        { name: 'pci-assessor', mtlsId: 'O=QSA Firm, CN=pci-assessor', roles: ['auditor'], noKey: true },
+      ],
+      config: tlsConfig(true),
+    });
     await putRetention(asFixtureVault(vault), 'card');
     const listening = await vault.listen();
     port = listening.port;
@@ -72,7 +86,7 @@ describe('mTLS with require_client_cert = true', () => {
   });
   afterAll(() => vault?.close());
 
-  it('a trusted certificate is the principal: app = CN, identity = the subject, auth_method mtls', async () => {
+  it('a trusted certificate is the principal of the app that declares its subject; identity = the subject, auth_method mtls', async () => {
     const res = await call(port, '/vault/card', { client: 'payment' });
     expect(res.status).toBe(200);
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
@@ -82,7 +96,7 @@ describe('mTLS with require_client_cert = true', () => {
     ]);
   });
 
-  it('admin_apps gives the admin role, auditor_apps the auditor role, anyone else neither', async () => {
+  it("roles are the declaring app's: admin, auditor, or neither", async () => {
     expect((await call(port, '/admin/retention-policies', { client: 'ops' })).status).toBe(200);
     expect((await call(port, '/admin/access-log', { client: 'ops' })).status).toBe(200);
     expect((await call(port, '/admin/access-log', { client: 'assessor' })).status).toBe(200);
@@ -90,6 +104,12 @@ describe('mTLS with require_client_cert = true', () => {
     expect(auditorOnPolicies.status).toBe(403);
     expect((await vault.rowsFor(requestIdOf(auditorOnPolicies)))[0]).toMatchObject({ app: 'pci-assessor', auth_method: 'mtls', granted: false, reason: 'role_required' });
     expect((await call(port, '/admin/access-log', { client: 'payment' })).status).toBe(403);
+  });
+
+  it('a trusted certificate no app declares is a 401, even with a declared CN under another subject', async () => {
+    const res = await call(port, '/vault/card', { client: 'lookalike' });
+    expect(res.status).toBe(401);
+    expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ operation: 'authenticate', app: null, granted: false, reason: 'client_certificate_unknown' });
   });
 
   it('require_identity: the certificate subject satisfies it where a bare API key does not', async () => {
@@ -130,7 +150,7 @@ describe('mTLS with require_client_cert = false (certificate optional)', () => {
   let port: number;
 
   beforeAll(async () => {
-    vault = await createIdentityVault({ database: db, config: tlsConfig(false) });
+    vault = await createIdentityVault({ database: db, apps: [PAYMENT], config: tlsConfig(false) });
     port = (await vault.listen()).port;
   });
   afterAll(() => vault?.close());
@@ -166,17 +186,17 @@ describe('mTLS with require_client_cert = false (certificate optional)', () => {
   });
 });
 
-describe("mTLS with app_from = 'san-uri'", () => {
+describe('mTLS by full SPIFFE ID', () => {
   let vault: IdentityVault;
   let port: number;
 
   beforeAll(async () => {
-    vault = await createIdentityVault({ database: db, config: tlsConfig(true, { app_from: 'san-uri', auditor_apps: ['ledger'] }) });
+    vault = await createIdentityVault({ database: db, apps: [{ name: 'ledger', mtlsId: LEDGER_ID, roles: ['auditor'], noKey: true }], config: tlsConfig(true) });
     port = (await vault.listen()).port;
   });
   afterAll(() => vault?.close());
 
-  it('the app is the last path segment of the SPIFFE URI SAN', async () => {
+  it('the app is the one whose mtls_id is the certificate\'s URI SAN, exactly', async () => {
     const res = await call(port, '/admin/access-log', { client: 'ledger' });
     expect(res.status).toBe(200);
     expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ app: 'ledger', identity: 'O=Example Org', auth_method: 'mtls', granted: true });
@@ -190,10 +210,18 @@ describe("mTLS with app_from = 'san-uri'", () => {
     expect(row!.identity).toBeTruthy();
   });
 
-  it('a trusted certificate without a URI SAN names no app: 401', async () => {
+  it('a trusted certificate without a declared name is a 401', async () => {
     const res = await call(port, '/vault/card', { client: 'payment' });
     expect(res.status).toBe(401);
-    expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ operation: 'authenticate', reason: 'client_certificate_without_app' });
+    expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ operation: 'authenticate', reason: 'client_certificate_unknown' });
+  });
+
+  it('a URI SAN that merely ends in /ledger — another trust domain, another namespace — is not ledger', async () => {
+    for (const client of ['evil-domain', 'other-ns']) {
+      const res = await call(port, '/admin/access-log', { client });
+      expect(res.status, client).toBe(401);
+      expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ operation: 'authenticate', app: null, granted: false, reason: 'client_certificate_unknown' });
+    }
   });
 });
 

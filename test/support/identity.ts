@@ -9,13 +9,13 @@ import { createApp } from '../../src/app';
 import { configSchema, type VaultConfig } from '../../src/config/config-schema';
 import type { Clock } from '../../src/domain/clock';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
-import { apiKeyApps } from '../../src/http/auth/apps';
-import type { FailureLimiter } from '../../src/http/auth/failure-limiter';
+import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';
+import type { RefusalLedger } from '../../src/http/auth/refusal-ledger';
 import { createJwtAuthenticator } from '../../src/http/auth/jwt';
 import { createMtlsAuthenticator } from '../../src/http/auth/mtls';
 import { createLogger } from '../../src/logging/logger';
 import { startListener, type Listening } from '../../src/server';
-import { randomKey, type AccessLogRecord, type TestAppSpec, type TestVault } from './test-app';
+import { appsConfigFor, randomKey, type AccessLogRecord, type TestAppSpec, type TestVault } from './test-app';
 import { openTestDatabase, type TestDatabase } from './test-database';
 
 export interface IdentityRequestOptions {
@@ -44,7 +44,7 @@ export interface IdentityVault {
 }
 
 /**
- * A vault app built the way main.ts builds it (API keys, and JWT / mTLS / limiter when configured or
+ * A vault app built the way main.ts builds it (API keys, and JWT / mTLS / refusal ledger when configured or
  * given), over a fresh test database or a shared one (`database`, which close() then leaves open).
  */
 export async function createIdentityVault(
@@ -53,23 +53,16 @@ export async function createIdentityVault(
     config?: Record<string, Record<string, unknown>>;
     env?: NodeJS.ProcessEnv;
     database?: TestDatabase;
-    limiter?: FailureLimiter;
+    refusals?: RefusalLedger;
     clock?: Clock;
   } = {},
 ): Promise<IdentityVault> {
   const keys: Record<string, string> = { admin: randomKey() };
-  const appsConfig = (options.apps ?? []).map((a) => {
-    keys[a.name] = randomKey();
-    return {
-      name: a.name,
-      key_sha256: createHash('sha256').update(keys[a.name]!).digest('hex'),
-      roles: a.roles ?? [],
-      ...(a.purposes && { purposes: a.purposes }),
-    };
-  });
+  const appsConfig = appsConfigFor(options.apps ?? [], keys);
   const raw = options.config ?? {};
   const config = configSchema.parse({ ...raw, auth: { ...(raw.auth ?? {}), apps: appsConfig } });
   const env = { ...options.env, VSQL_VAULT_API_KEY: keys.admin };
+  const registry = buildAppRegistry(config, env);
   const db = options.database ?? (await openTestDatabase());
   const logLines: string[] = [];
   const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
@@ -78,10 +71,10 @@ export async function createIdentityVault(
     database: db,
     logger,
     clock: options.clock ?? { now: () => new Date() },
-    apiKey: createApiKeyAuthenticator(apiKeyApps(config, env)),
-    ...(config.auth.jwt && { jwt: createJwtAuthenticator(config.auth.jwt, env) }),
-    ...(config.server.tls_client_ca_file && { mtls: createMtlsAuthenticator(config.auth.mtls) }),
-    ...(options.limiter && { limiter: options.limiter }),
+    apiKey: createApiKeyAuthenticator(apiKeyApps(registry)),
+    ...(config.auth.jwt && { jwt: createJwtAuthenticator(config.auth.jwt, env, registry) }),
+    ...(config.server.tls_client_ca_file && { mtls: createMtlsAuthenticator(registry) }),
+    ...(options.refusals && { refusals: options.refusals }),
   });
   const listeners: Listening[] = [];
   const request = (method: string, path: string, opts: IdentityRequestOptions = {}) => {
@@ -140,6 +133,8 @@ export interface WireRequest {
   body?: string;
   /** TLS only: the CA that signed the server certificate, and an optional client certificate. */
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  /** The source address to connect from (any 127.x.y.z works on loopback): a client rotating addresses. */
+  localAddress?: string;
 }
 
 /** One request over a fresh connection to 127.0.0.1 (no agent, no keep-alive); rejects when the connection fails. */
@@ -152,6 +147,7 @@ export function wireRequest(req: WireRequest): Promise<RawResponse> {
       path: req.path,
       headers: { ...req.headers, ...(req.body !== undefined && { 'Content-Length': String(Buffer.byteLength(req.body)) }) },
       agent: false as const,
+      ...(req.localAddress && { localAddress: req.localAddress }),
     };
     const onResponse = (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -192,6 +188,16 @@ basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = clientAuth
 subjectAltName = URI:spiffe://example.org/ns/default/sa/ledger
+[client_spiffe_evil]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = URI:spiffe://evil.example/ns/default/sa/ledger
+[client_spiffe_otherns]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = URI:spiffe://example.org/ns/sandbox/sa/ledger
 [ca]
 default_ca = test_ca
 [test_ca]
@@ -213,7 +219,7 @@ export interface Pki {
   file(name: string): string;
   pem(name: string): Buffer;
   /** Issues a leaf signed by `ca` (a CA made by ca()); `validity` is `{days}` or a fixed start/end (YYYYMMDDHHMMSSZ). */
-  leaf(name: string, subject: string, ca: string, extensions: 'server' | 'client' | 'client_spiffe', validity?: { start: string; end: string }): void;
+  leaf(name: string, subject: string, ca: string, extensions: 'server' | 'client' | 'client_spiffe' | 'client_spiffe_evil' | 'client_spiffe_otherns', validity?: { start: string; end: string }): void;
   ca(name: string, subject: string): void;
   cleanup(): void;
 }

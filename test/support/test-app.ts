@@ -6,7 +6,7 @@ import type { ReceiptSigner } from '../../src/domain/purge-receipt';
 import type { VaultMetrics } from '../../src/metrics/vault-metrics';
 import type { PolicySnapshots } from '../../src/domain/retrieve-verdicts';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
-import { apiKeyApps } from '../../src/http/auth/apps';
+import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import { openTestDatabase, type TestDatabase } from './test-database';
 
@@ -28,6 +28,27 @@ export interface TestAppSpec {
   name: string;
   roles?: Role[];
   purposes?: string[];
+  /** The token client id (azp / client_id) that acts as this app ([auth.jwt] must be configured). */
+  jwtClientId?: string;
+  /** The full SPIFFE ID or certificate subject that acts as this app (TLS with a client CA). */
+  mtlsId?: string;
+  /** Declare no API key for this app (it authenticates by token or certificate only). */
+  noKey?: boolean;
+}
+
+/** The [[auth.apps]] entries for test apps; fills `keys` with each keyed app's fresh random key. */
+export function appsConfigFor(apps: readonly TestAppSpec[], keys: Record<string, string>) {
+  return apps.map((a) => {
+    if (!a.noKey) keys[a.name] = randomKey();
+    return {
+      name: a.name,
+      ...(!a.noKey && { key_sha256: createHash('sha256').update(keys[a.name]!).digest('hex') }),
+      ...(a.jwtClientId !== undefined && { jwt_client_id: a.jwtClientId }),
+      ...(a.mtlsId !== undefined && { mtls_id: a.mtlsId }),
+      roles: a.roles ?? [],
+      ...(a.purposes && { purposes: a.purposes }),
+    };
+  });
 }
 
 export interface RequestOptions {
@@ -87,15 +108,7 @@ export async function createTestVault(
   } = {},
 ): Promise<TestVault> {
   const keys: Record<string, string> = { admin: randomKey() };
-  const appsConfig = (options.apps ?? []).map((a) => {
-    keys[a.name] = randomKey();
-    return {
-      name: a.name,
-      key_sha256: createHash('sha256').update(keys[a.name]!).digest('hex'),
-      roles: a.roles ?? [],
-      ...(a.purposes && { purposes: a.purposes }),
-    };
-  });
+  const appsConfig = appsConfigFor(options.apps ?? [], keys);
   const raw = options.config ?? {};
   const config = configSchema.parse({ ...raw, auth: { ...(raw.auth ?? {}), apps: appsConfig } });
   const db = options.database ?? (await openTestDatabase());
@@ -107,7 +120,7 @@ export async function createTestVault(
     database: db,
     logger,
     clock,
-    apiKey: createApiKeyAuthenticator(apiKeyApps(config, { VSQL_VAULT_API_KEY: keys.admin })),
+    apiKey: createApiKeyAuthenticator(apiKeyApps(buildAppRegistry(config, { VSQL_VAULT_API_KEY: keys.admin }))),
     ...(options.receiptSigner && { receiptSigner: options.receiptSigner }),
     ...(options.metrics && { metrics: options.metrics }),
     ...(options.policySnapshots && { policySnapshots: options.policySnapshots }),

@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { createMiddleware } from 'hono/factory';
-import { TooManyRequestsError, UnauthenticatedError } from '../../domain/errors';
+import { UnauthenticatedError } from '../../domain/errors';
 import type { Principal } from '../../domain/principal';
 import type { AppEnv } from '../app-env';
-import type { FailureLimiter } from './failure-limiter';
 import { JwtRejected } from './jwt';
 import type { MtlsResult } from './mtls';
 
@@ -13,8 +12,6 @@ export interface AuthOptions {
   apiKey: (presented: string) => Principal | undefined;
   jwt?: (token: string) => Promise<Principal>;
   mtls?: (socket: TLSSocket | undefined) => MtlsResult;
-  limiter?: FailureLimiter;
-  now?: () => number;
   /** Told of each failed authentication: which credential was tried, and why it failed. */
   onFailure?: (method: 'jwt' | 'api_key' | 'mtls' | 'none', reason: string) => void;
 }
@@ -28,29 +25,17 @@ export const BEARER_INVALID = 'Bearer realm="vsql-vault", error="invalid_token"'
 /**
  * Every route but /health passes here. The Principal comes only from a verified credential, tried in
  * this order: `Authorization: Bearer` (JWT), the API-key header, a verified client certificate. Any
- * failure is one generic 401 whose reason goes to the access log, not to the caller. An address with
- * too many recent failures is refused with 429 before any credential is examined.
+ * failure is one generic 401 whose reason goes to the access log, not to the caller. A valid credential
+ * is never refused here for what others sent from its address: throttling and summarising refusals is
+ * the refusal ledger's, judged only once a request has failed (app.ts, http/auth/refusal-ledger.ts).
  */
 export function authenticate(options: AuthOptions) {
-  const now = options.now ?? Date.now;
   return createMiddleware<AppEnv>(async function authenticateMiddleware(c, next) {
-    const address = c.get('clientAddr');
-    if (options.limiter && address) {
-      const refused = options.limiter.check(address, now());
-      if (refused) {
-        const error = new TooManyRequestsError(refused.retryAfterSeconds);
-        // One access-log row per address and window records the lockout; the rest are not written,
-        // so a flood of refused requests cannot become a flood of database writes.
-        if (!refused.first) error.audited = true;
-        throw error;
-      }
-    }
     let principal: Principal;
     try {
       principal = await identify(c.req.header('authorization'), c.req.header(options.apiKeyHeader), socketOf(c.env), options);
     } catch (error) {
       if (error instanceof UnauthenticatedError) {
-        if (options.limiter && address) options.limiter.fail(address, now());
         const tried = c.req.header('authorization') !== undefined ? 'jwt' : c.req.header(options.apiKeyHeader) !== undefined ? 'api_key' : error.reason === 'missing_credential' ? 'none' : 'mtls';
         options.onFailure?.(tried, error.reason ?? 'unknown');
       }

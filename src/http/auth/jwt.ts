@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { APP_NAME_PATTERN, PURPOSE_PATTERN, type VaultConfig } from '../../config/config-schema';
+import { PURPOSE_PATTERN, type VaultConfig } from '../../config/config-schema';
+import { acceptableIdentity, principalFor, type AppRegistry } from './apps';
 import type { Principal, Role } from '../../domain/principal';
 
 type JwtConfig = NonNullable<VaultConfig['auth']['jwt']>;
@@ -18,31 +19,46 @@ function list(value: unknown): string[] {
   return [];
 }
 
-/** Roles and purposes from the configured claims, and from scopes `vault:admin`, `vault:auditor`, `vault:purpose:<p>`. */
-function principalFrom(payload: JWTPayload, config: JwtConfig): Principal {
+/**
+ * The declared app a verified token acts as: its client id (`azp`, else `client_id`, or the configured
+ * app_claim) must be an app's jwt_client_id for this issuer, else the token is refused. Roles and
+ * purposes named by the token (the roles claim and `vault:admin` / `vault:auditor` scopes; the purposes
+ * claim and `vault:purpose:<p>` scopes) narrow the app's declared ones; a token that names none keeps them.
+ */
+function principalFrom(payload: JWTPayload, config: JwtConfig, registry: AppRegistry): Principal {
   const claims = payload as Record<string, unknown>;
-  const appClaim = config.app_claim ? claims[config.app_claim] : (claims.azp ?? claims.client_id);
-  if (typeof appClaim !== 'string' || !APP_NAME_PATTERN.test(appClaim)) throw new JwtRejected('jwt_missing_app_claim');
-  if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) throw new JwtRejected('jwt_missing_sub');
+  const clientId = config.app_claim ? claims[config.app_claim] : (claims.azp ?? claims.client_id);
+  if (typeof clientId !== 'string' || clientId.length === 0) throw new JwtRejected('jwt_missing_app_claim');
+  if (!acceptableIdentity(payload.sub)) throw new JwtRejected(payload.sub === undefined ? 'jwt_missing_sub' : 'jwt_invalid_sub');
+  const app = registry.byJwtClient(payload.iss ?? '', clientId);
+  if (!app) throw new JwtRejected('jwt_unknown_client');
   const scopes = list(claims.scope ?? claims.scp);
-  const roleNames = [...list(claims[config.roles_claim]), ...scopes.filter((s) => s.startsWith('vault:')).map((s) => s.slice('vault:'.length))];
-  const roles = (['admin', 'auditor'] as const).filter((r): r is Role => roleNames.includes(r));
+  const roleClaim = claims[config.roles_claim];
+  const roleScopes = scopes.filter((s) => s === 'vault:admin' || s === 'vault:auditor').map((s) => s.slice('vault:'.length));
   const purposeClaim = claims[config.purposes_claim];
-  const scopedPurposes = scopes.filter((s) => s.startsWith('vault:purpose:')).map((s) => s.slice('vault:purpose:'.length));
-  const principal: Principal = { kind: 'principal', app: appClaim, roles, method: 'jwt', identity: payload.sub };
-  if (purposeClaim !== undefined || scopedPurposes.length > 0) {
-    principal.purposes = [...new Set([...list(purposeClaim), ...scopedPurposes])].filter((p) => PURPOSE_PATTERN.test(p));
+  const purposeScopes = scopes.filter((s) => s.startsWith('vault:purpose:')).map((s) => s.slice('vault:purpose:'.length));
+  const narrow: { roles?: Role[]; purposes?: string[] } = {};
+  if (roleClaim !== undefined || roleScopes.length > 0) {
+    const named = [...list(roleClaim), ...roleScopes];
+    narrow.roles = (['admin', 'auditor'] as const).filter((r) => named.includes(r));
   }
-  return principal;
+  if (purposeClaim !== undefined || purposeScopes.length > 0) {
+    narrow.purposes = [...new Set([...list(purposeClaim), ...purposeScopes])].filter((p) => PURPOSE_PATTERN.test(p));
+  }
+  return principalFor(app, 'jwt', payload.sub, narrow);
 }
+
+/** `typ` values an access token may carry (RFC 9068 `at+jwt`, or the generic `JWT`); absent is fine too. */
+const ACCEPTED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt', 'application/jwt']);
 
 /**
  * Verifies bearer tokens with jose: signature against the configured key set, `iss`, `aud`, `exp`/`nbf`
  * with the clock tolerance, and only the allowed algorithms (never `none`; HMAC only with a configured
  * secret). A remote JWKS is cached and refetched when a token names an unknown `kid` (at most once per
- * cooldown), so the issuer can rotate keys without a vault restart.
+ * cooldown), so the issuer can rotate keys without a vault restart. A token must carry `exp` and may
+ * live at most max_token_lifetime_seconds; its client id must belong to a declared app.
  */
-export function createJwtAuthenticator(config: JwtConfig, env: NodeJS.ProcessEnv): (token: string) => Promise<Principal> {
+export function createJwtAuthenticator(config: JwtConfig, env: NodeJS.ProcessEnv, registry: AppRegistry): (token: string) => Promise<Principal> {
   let key: JWTVerifyGetKey | Uint8Array;
   if (config.jwks_url) {
     key = createRemoteJWKSet(new URL(config.jwks_url), {
@@ -62,14 +78,19 @@ export function createJwtAuthenticator(config: JwtConfig, env: NodeJS.ProcessEnv
     audience: config.audience,
     algorithms: config.algorithms,
     clockTolerance: config.clock_tolerance_seconds,
+    requiredClaims: ['exp'],
   };
+  const maxLifetime = config.max_token_lifetime_seconds;
   return async function authenticateJwt(token: string): Promise<Principal> {
     let payload: JWTPayload;
+    let typ: string | undefined;
     try {
-      payload =
+      const verified =
         typeof (key as JWTVerifyGetKey) === 'function'
-          ? (await jwtVerify(token, key as JWTVerifyGetKey, options)).payload
-          : (await jwtVerify(token, key as Uint8Array, options)).payload;
+          ? await jwtVerify(token, key as JWTVerifyGetKey, options)
+          : await jwtVerify(token, key as Uint8Array, options);
+      payload = verified.payload;
+      typ = verified.protectedHeader.typ;
     } catch (error) {
       if (error instanceof errors.JOSEError) {
         // e.g. jwt_jwt_expired, jwt_jws_signature_verification_failed, jwt_jwt_claim_validation_failed:aud
@@ -78,6 +99,14 @@ export function createJwtAuthenticator(config: JwtConfig, env: NodeJS.ProcessEnv
       }
       throw new JwtRejected('jwt_invalid');
     }
-    return principalFrom(payload, config);
+    if (typ !== undefined && !ACCEPTED_TYP.has(typ.toLowerCase())) throw new JwtRejected('jwt_unexpected_typ');
+    // A long-lived bearer token is a standing credential: refuse one whose life (from iat, or from now
+    // when it has none) is longer than the configured maximum.
+    const now = Math.floor(Date.now() / 1000);
+    const from = typeof payload.iat === 'number' ? payload.iat : now;
+    if (payload.exp! - from > maxLifetime + config.clock_tolerance_seconds || payload.exp! - now > maxLifetime + config.clock_tolerance_seconds) {
+      throw new JwtRejected('jwt_lifetime_too_long');
+    }
+    return principalFrom(payload, config, registry);
   };
 }
