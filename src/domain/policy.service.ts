@@ -67,13 +67,14 @@ export async function listRetention({ ctx }: { ctx: ServiceContext }) {
 /** Refused while any entry (live, expired or shredded) of the purpose exists: it would be left ungoverned. */
 export async function removeRetentionPolicy({ ctx, purpose }: { ctx: ServiceContext; purpose: string }) {
   return runAudited(ctx, { operation: 'retention_policy.delete', purpose }, async (tx) => {
-    if (!(await findRetentionPolicy(tx, purpose, 'update'))) throw new NotFoundError(`No retention policy exists for purpose '${purpose}'.`).withReason('not_found');
+    const before = await findRetentionPolicy(tx, purpose, 'update');
+    if (!before) throw new NotFoundError(`No retention policy exists for purpose '${purpose}'.`).withReason('not_found');
     const inUse = await countEntriesForPurpose(tx, purpose);
     if (inUse > 0) {
       throw new ConflictError(`Purpose '${purpose}' still has ${inUse} entries; purge them before deleting its retention policy.`).withReason('in_use');
     }
     await deleteRetentionPolicy(tx, purpose);
-    return { result: undefined, status: 204 };
+    return { result: undefined, status: 204, reason: `retention ${purpose}: old ${policyDigest(retentionTerms(before))} new none` };
   });
 }
 
@@ -124,6 +125,6 @@ export async function removeAccessPolicy({ ctx, name }: { ctx: ServiceContext; n
     const inUse = await countEntriesWithPolicy(tx, name);
     if (inUse > 0) throw new ConflictError(`Access policy '${name}' governs ${inUse} entries and cannot be deleted.`).withReason(`policy ${name}: in_use`);
     await deleteAccessPolicy(tx, name);
-    return { result: undefined, status: 204, reason: `policy ${name}` };
+    return { result: undefined, status: 204, reason: `policy ${name}: old ${policyDigest(existing.rules)} new none` };
   });
 }

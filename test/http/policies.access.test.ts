@@ -157,6 +157,8 @@ describe('admin access policies', () => {
       expect(res.status).toBe(204);
       expect(await policyRows('short-lived')).toEqual([]);
       expect((await rowsFor(requestId)).map((r) => [r.operation, r.granted, r.status])).toEqual([['access_policy.delete', true, 204]]);
+      // The row says what was removed: the digest of the rules that governed until now.
+      expect((await rowsFor(requestId))[0]!.reason).toMatch(/^policy short-lived: old sha256:[0-9a-f]{64} new none$/);
     });
 
     it('refuses with 409 while an entry uses the policy', async () => {
