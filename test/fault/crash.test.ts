@@ -241,7 +241,13 @@ describe.skipIf(!dist || !inject('faultPostgres'))('kill -9 during a sweep and d
     const after = await purgeState();
     expectConsistent(after);
     expect(after).toMatchObject({ deleted_left: 0, deleted_logged: DELETE_N, shredded: SHRED_N, shred_logged: SHRED_N });
-    const [burst] = await sql!<{ n: number }[]>`select count(*)::int as n from vault.purge_log where purpose = 'burst'`;
-    expect(burst!.n).toBe(0); // live entries are not touched
+    const [burst] = await sql!<{ n: number }[]>`select count(*)::int as n from vault.purge_log where purpose = 'burst' and method <> 'replace'`;
+    expect(burst!.n).toBe(0); // live entries are not touched by the sweep
+    // Each committed replace (a granted 200 store) left exactly one proof for the version it destroyed.
+    const [replaced] = await sql!<{ proofs: number; replaces: number }[]>`select
+        (select count(*)::int from vault.purge_log where purpose = 'burst' and method = 'replace' and proof is not null) as proofs,
+        (select count(*)::int from vault.access_log where purpose = 'burst' and operation = 'store' and granted and status = 200) as replaces`;
+    expect(replaced!.proofs).toBe(replaced!.replaces);
+    expect(replaced!.replaces).toBeGreaterThan(0);
   });
 });
