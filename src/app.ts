@@ -7,13 +7,22 @@ import { allowedMethodsOf } from './http/allowed-methods';
 import type { TLSSocket } from 'node:tls';
 import type { Principal } from './domain/principal';
 import type { VaultMetrics } from './metrics/vault-metrics';
-import { metricsRoutes } from './http/routes/metrics.routes';
 import { buildOpenApi } from './http/openapi';
-import { serviceContext } from './http/service-context';
+import { RecordedRefusal } from './domain/executor';
+import { describeError } from './logging/describe-error';
+import { auditTargets, mountOperations, type AnyOperation } from './http/operation';
+import { accessPolicyOperations } from './http/routes/access-policies.routes';
+import { auditOperations } from './http/routes/audit.routes';
+import { complianceOperations } from './http/routes/compliance.routes';
+import { discoveryOperations } from './http/routes/discovery.routes';
+import { healthOperations } from './http/routes/health.routes';
+import { metricsOperations } from './http/routes/metrics.routes';
+import { purgeOperations } from './http/routes/purge.routes';
+import { retentionPolicyOperations } from './http/routes/retention-policies.routes';
+import { vaultOperations } from './http/routes/vault.routes';
 import type { RefusalLedger } from './http/auth/refusal-ledger';
 import type { MtlsResult } from './http/auth/mtls';
 import type { ReceiptSigner } from './domain/purge-receipt';
-import { describeError, recordRead } from './domain/service-context';
 import type { Logger } from './logging/logger';
 import type { Database } from './storage/database';
 import type { AppEnv } from './http/app-env';
@@ -25,16 +34,16 @@ import { requestId } from './http/request-id';
 import { requestLog } from './http/request-log';
 import { boundPath, requestTimeout } from './http/request-bounds';
 import { requireRole } from './http/require-role';
-import { accessPolicyRoutes } from './http/routes/access-policies.routes';
-import { auditRoutes } from './http/routes/audit.routes';
-import { complianceRoutes } from './http/routes/compliance.routes';
-import { healthRoutes } from './http/routes/health.routes';
-import { purgeRoutes } from './http/routes/purge.routes';
-import { retentionPolicyRoutes } from './http/routes/retention-policies.routes';
-import { vaultRoutes } from './http/routes/vault.routes';
 import type { RouteDeps } from './http/service-context';
 import { PolicySnapshots } from './domain/retrieve-verdicts';
 import { loadKnownPurposes, loadPolicySnapshots } from './storage/policy.repository';
+
+const tables = new WeakMap<object, readonly AnyOperation[]>();
+
+/** The operation table an app was built from (the shared auth tests and the OpenAPI test read it). */
+export function operationsOf(app: ReturnType<typeof createApp>): readonly AnyOperation[] {
+  return tables.get(app) ?? [];
+}
 
 export interface AppDeps {
   config: Readonly<VaultConfig>;
@@ -57,6 +66,8 @@ export interface AppDeps {
   version?: string;
   /** The policy snapshot behind one-statement reads (tests pass their own to observe it); built here otherwise. */
   policySnapshots?: PolicySnapshots;
+  /** Operations added to the table (tests declare a dummy one to see it mounted, documented and audited). */
+  extraOperations?: (deps: RouteDeps) => readonly AnyOperation[];
   /** True while shutting down: /health answers 503 so load balancers stop sending traffic. */
   isDraining?: () => boolean;
 }
@@ -117,20 +128,32 @@ export function createApp(deps: AppDeps) {
   app.use(
     '*',
     requestId(),
-    requestLog(logger, deps.metrics),
+    requestLog(logger, deps.metrics, () => targetOf),
     clientAddress(),
     boundPath(config.server.max_path_bytes),
     requestTimeout(config.server.request_timeout_ms),
   );
-  // Public keys only: an assessor verifies purge receipts offline against this set.
-  app.get('/.well-known/jwks.json', (c) => {
-    c.header('Cache-Control', 'public, max-age=300');
-    return c.json({ keys: deps.receiptSigner ? [deps.receiptSigner.publicJwk] : [] });
-  });
-  app.route('/health', healthRoutes({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }));
-  const metricsRoute = deps.metrics && config.metrics.enabled ? metricsRoutes(routeDeps, deps.metrics, { requireAuth: config.metrics.require_auth }) : undefined;
-  if (metricsRoute && !config.metrics.require_auth) app.route('/metrics', metricsRoute);
   const maxBody = config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES;
+  let openApi: string | undefined;
+  const operations: AnyOperation[] = [
+    ...healthOperations({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }),
+    ...discoveryOperations(routeDeps, { openApi: () => (openApi ??= JSON.stringify(buildOpenApi(config, deps.version ?? 'dev', operations))), ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }) }),
+    ...(deps.metrics && config.metrics.enabled ? metricsOperations(routeDeps, deps.metrics, { requireAuth: config.metrics.require_auth }) : []),
+    ...vaultOperations(routeDeps),
+    ...retentionPolicyOperations(routeDeps),
+    ...accessPolicyOperations(routeDeps),
+    ...purgeOperations(routeDeps),
+    ...complianceOperations(routeDeps),
+    ...auditOperations({ ...routeDeps, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } }),
+    ...(deps.extraOperations?.(routeDeps) ?? []),
+  ];
+  const targetOf = auditTargets(operations);
+  tables.set(app, operations);
+  // Public operations answer before authentication; everything else needs a verified credential first.
+  mountOperations(
+    app,
+    operations.filter((o) => o.access === 'public'),
+  );
   // Authentication first (it reads only headers), so an anonymous caller learns nothing, not even a size limit.
   app.use(
     '*',
@@ -151,30 +174,26 @@ export function createApp(deps: AppDeps) {
       }),
     ),
   );
-  if (metricsRoute && config.metrics.require_auth) app.route('/metrics', metricsRoute);
-  const openApi = JSON.stringify(buildOpenApi(config, deps.version ?? 'dev'));
-  app.get('/openapi.json', async (c) => {
-    await recordRead({ ctx: serviceContext(c, routeDeps), operation: 'openapi.read' });
-    return c.body(openApi, 200, { 'Content-Type': 'application/json' });
-  });
-  app.route('/vault', vaultRoutes(routeDeps));
-  // Every /admin path needs admin or auditor before any router sees it (so an admin route added without
-  // a gate still fails closed); each router then narrows (policies and sweeps: admin only).
+  // Every /admin path needs admin or auditor before any operation sees it (so an admin operation declared
+  // without roles still fails closed); each operation then narrows (policies and sweeps: admin only).
   app.use('/admin/*', requireRole('admin', 'auditor'));
-  app.route('/admin/retention-policies', retentionPolicyRoutes(routeDeps));
-  app.route('/admin/access-policies', accessPolicyRoutes(routeDeps));
-  app.route('/admin/purge', purgeRoutes(routeDeps));
-  app.route('/compliance', complianceRoutes(routeDeps));
-  app.route(
-    '/admin',
-    auditRoutes({ ...routeDeps, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } }),
+  mountOperations(
+    app,
+    operations.filter((o) => o.access !== 'public'),
   );
 
+  /**
+   * Every error leaves here. A refusal the executor already recorded (RecordedRefusal) is rendered as it
+   * is; any other is recorded now — unless the refusal ledger summarises it — and if that row cannot be
+   * written the answer is 503.
+   */
   const handleError = async (error: unknown, c: Context<AppEnv>) => {
-    let vaultError: VaultError = toVaultError(error);
+    const recorded = error instanceof RecordedRefusal;
+    let vaultError: VaultError = toVaultError(recorded ? error.error : error);
     if (vaultError.code === 'internal') {
       logger.error('unhandled error', { request_id: c.get('requestId'), error: describeError(error) });
     }
+    let writeRow = !recorded;
     if (deps.refusals && c.get('principal') === undefined) {
       // Refused before or at authentication: counted per address and in total. A failing credential
       // from an address over its limit is a 429; past the limit, refusals are summarised, not logged one by one.
@@ -182,14 +201,11 @@ export function createApp(deps: AppDeps) {
       if (verdict.overLimit && vaultError.code === 'unauthenticated') {
         vaultError = new TooManyRequestsError(verdict.retryAfterSeconds).withReason(`auth_rate_limited: ${vaultError.reason ?? 'unauthenticated'}`);
       }
-      if (!verdict.ownRow) vaultError.audited = true;
+      writeRow &&= verdict.ownRow;
     }
-    if (!vaultError.audited) {
-      const recorded = await auditRejection(c, vaultError, { db, clock, logger });
-      if (!recorded) {
-        deps.metrics?.auditWriteFailure();
-        vaultError = new UnavailableError();
-      }
+    if (writeRow && !(await auditRejection(c, vaultError, { db, clock, logger, targetOf }))) {
+      deps.metrics?.auditWriteFailure();
+      vaultError = new UnavailableError();
     }
     c.set('errorCode', vaultError.code);
     return renderProblem(c, vaultError, problemOptions);

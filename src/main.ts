@@ -12,7 +12,7 @@ import { createJwtAuthenticator } from './http/auth/jwt';
 import { createMtlsAuthenticator } from './http/auth/mtls';
 import { startListener, type Listening } from './server';
 import { createVaultMetrics } from './metrics/vault-metrics';
-import { describeError } from './domain/service-context';
+import { describeError } from './logging/describe-error';
 import type { Principal } from './domain/principal';
 import { checkSchedule, startSweeper } from './jobs/sweeper';
 import { startSealer } from './jobs/sealer';

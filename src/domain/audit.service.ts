@@ -18,7 +18,8 @@ import type { Db } from '../storage/database';
 import { withTransaction } from '../storage/transaction';
 import { chainHash, DIGEST_BYTES, firstDifferentDigest, firstMissing } from './audit-chain';
 import type { Clock } from './clock';
-import { runAudited, type ServiceContext } from './service-context';
+import { recordOnly } from './executor';
+import type { ServiceContext } from './service-context';
 
 export interface SealSettings {
   graceSeconds: number;
@@ -140,12 +141,12 @@ export async function verifyAuditTrail(ctx: { db: Db; clock: Clock }): Promise<A
 
 /** GET /admin/audit/verify (admin, auditor). The access-log row of this read is written first. */
 export async function requestVerification({ ctx }: { ctx: ServiceContext }): Promise<AuditVerification> {
-  await runAudited(ctx, { operation: 'audit.verify' }, async () => ({ result: undefined, status: 200 }));
+  await recordOnly(ctx, { operation: 'audit.verify' });
   return verifyAuditTrail(ctx);
 }
 
 /** POST /admin/audit/seal (admin): seal now instead of waiting for the schedule. */
 export async function requestSeal({ ctx, seal }: { ctx: ServiceContext; seal: SealSettings }): Promise<SealResult[]> {
-  await runAudited(ctx, { operation: 'audit.seal' }, async () => ({ result: undefined, status: 200 }));
+  await recordOnly(ctx, { operation: 'audit.seal' });
   return sealAuditTrail({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, seal });
 }

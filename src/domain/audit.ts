@@ -26,6 +26,9 @@ export type AuditOperation =
   | 'compliance.report'
   | 'metrics.read'
   | 'openapi.read'
+  /** Public operations: named like every other, but they write no access-log row. */
+  | 'health'
+  | 'jwks.read'
   | 'request';
 
 /** What is known about the request before any decision: who, from where, under which request id. */

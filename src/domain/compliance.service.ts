@@ -15,7 +15,8 @@ import {
 import type { SweepRunRow } from '../storage/schema/index';
 import { lastFinishedSweepRun } from '../storage/sweep.repository';
 import { addDays, describeRetention } from './retention';
-import { runAudited, type ServiceContext } from './service-context';
+import { inTransaction } from './executor';
+import type { ServiceContext } from './service-context';
 
 /** The original report's fixed horizons ("last 30 days", "next 30 days"); `window_days` moves only the *_in_window figures. */
 export const FIXED_DAYS = 30;
@@ -133,7 +134,7 @@ function policyView(p: ReportPolicy): PurposeReport['policy'] {
  * on pool connections measured no faster while each would have seen its own snapshot.
  */
 export async function buildComplianceReport({ ctx, windowDays }: { ctx: ServiceContext; windowDays: number }): Promise<ComplianceReport> {
-  return runAudited(ctx, { operation: 'compliance.report' }, async (tx) => {
+  return inTransaction(ctx, { operation: 'compliance.report' }, async (tx) => {
     await useReportSnapshot(tx);
     const now = ctx.clock.now();
     const windowSince = addDays(now, -windowDays);

@@ -29,8 +29,6 @@ export interface FieldIssue {
 export class VaultError extends Error {
   readonly code: ErrorCode;
   readonly errors?: FieldIssue[];
-  /** True once an access-log row for this failure has been committed, so nobody writes a second one. */
-  audited = false;
   /** Why, for the access log only (e.g. `app_not_allowed`); never sent to the caller. */
   reason?: string;
   /** A finer code for the problem body (e.g. `policy_widening_in_use`); the status still follows `code`. */

@@ -1,6 +1,7 @@
 import { queryAccessLog, queryPurgeLog, type AccessLogQuery, type PurgeLogQuery } from '../storage/log-query.repository';
 import { ValidationError } from './errors';
-import { runAudited, type ServiceContext } from './service-context';
+import { inTransaction } from './executor';
+import type { ServiceContext } from './service-context';
 
 /** Log cursors are the last id seen, opaque to callers. */
 export function encodeLogCursor(id: number): string {
@@ -24,7 +25,7 @@ function page<T>(rows: T[], limit: number, idOf: (row: T) => number) {
 /** GET /admin/access-log (admin, auditor). Reading the trail is itself recorded in it. */
 export async function readAccessLog({ ctx, query, cursor }: { ctx: ServiceContext; query: Omit<AccessLogQuery, 'beforeId'>; cursor?: string }) {
   const beforeId = cursor === undefined ? undefined : decodeLogCursor(cursor);
-  return runAudited(ctx, { operation: 'access_log.read', purpose: query.purpose ?? null, externalId: query.externalId ?? null }, async (tx) => {
+  return inTransaction(ctx, { operation: 'access_log.read', purpose: query.purpose ?? null, externalId: query.externalId ?? null }, async (tx) => {
     const rows = await queryAccessLog(tx, { ...query, ...(beforeId !== undefined && { beforeId }) });
     const result = page(rows, query.limit, (r) => r.id);
     return { result, status: 200, reason: `returned ${result.items.length}` };
@@ -34,7 +35,7 @@ export async function readAccessLog({ ctx, query, cursor }: { ctx: ServiceContex
 /** GET /admin/purge-log (admin, auditor). */
 export async function readPurgeLog({ ctx, query, cursor }: { ctx: ServiceContext; query: Omit<PurgeLogQuery, 'beforeId'>; cursor?: string }) {
   const beforeId = cursor === undefined ? undefined : decodeLogCursor(cursor);
-  return runAudited(ctx, { operation: 'purge_log.read', purpose: query.purpose ?? null }, async (tx) => {
+  return inTransaction(ctx, { operation: 'purge_log.read', purpose: query.purpose ?? null }, async (tx) => {
     const rows = await queryPurgeLog(tx, { ...query, ...(beforeId !== undefined && { beforeId }) });
     const result = page(rows, query.limit, (r) => r.log.id);
     return { result, status: 200, reason: `returned ${result.items.length}` };

@@ -2,7 +2,8 @@ import { policyWidening, type PolicyRules } from './access-rules';
 import { ConflictError, NotFoundError } from './errors';
 import { canonicalJson, sha256Hex } from './purge-proof';
 import type { RetentionPolicy } from './retention';
-import { runAudited, type ServiceContext } from './service-context';
+import { inTransaction } from './executor';
+import type { ServiceContext } from './service-context';
 import { countEntriesForPurpose, countEntriesWithPolicy } from '../storage/entry.repository';
 import {
   deleteAccessPolicy,
@@ -41,7 +42,7 @@ const changeReason = (what: string, before: unknown, after: unknown) =>
   `${what}: old ${before === undefined ? 'none' : policyDigest(before)} new ${policyDigest(after)}`;
 
 export async function putRetentionPolicy({ ctx, policy }: { ctx: ServiceContext; policy: RetentionPolicy }) {
-  return runAudited(ctx, { operation: 'retention_policy.put', purpose: policy.purpose }, async (tx) => {
+  return inTransaction(ctx, { operation: 'retention_policy.put', purpose: policy.purpose }, async (tx) => {
     const before = await findRetentionPolicy(tx, policy.purpose, 'update');
     const out = await upsertRetentionPolicy(tx, policy, ctx.clock.now());
     return {
@@ -53,7 +54,7 @@ export async function putRetentionPolicy({ ctx, policy }: { ctx: ServiceContext;
 }
 
 export async function getRetentionPolicy({ ctx, purpose }: { ctx: ServiceContext; purpose: string }) {
-  return runAudited(ctx, { operation: 'retention_policy.get', purpose }, async (tx) => {
+  return inTransaction(ctx, { operation: 'retention_policy.get', purpose }, async (tx) => {
     const policy = await findRetentionPolicy(tx, purpose);
     if (!policy) throw new NotFoundError(`No retention policy exists for purpose '${purpose}'.`).withReason('not_found');
     return { result: policy, status: 200 };
@@ -61,12 +62,12 @@ export async function getRetentionPolicy({ ctx, purpose }: { ctx: ServiceContext
 }
 
 export async function listRetention({ ctx }: { ctx: ServiceContext }) {
-  return runAudited(ctx, { operation: 'retention_policy.list' }, async (tx) => ({ result: await listRetentionPolicies(tx), status: 200 }));
+  return inTransaction(ctx, { operation: 'retention_policy.list' }, async (tx) => ({ result: await listRetentionPolicies(tx), status: 200 }));
 }
 
 /** Refused while any entry (live, expired or shredded) of the purpose exists: it would be left ungoverned. */
 export async function removeRetentionPolicy({ ctx, purpose }: { ctx: ServiceContext; purpose: string }) {
-  return runAudited(ctx, { operation: 'retention_policy.delete', purpose }, async (tx) => {
+  return inTransaction(ctx, { operation: 'retention_policy.delete', purpose }, async (tx) => {
     const before = await findRetentionPolicy(tx, purpose, 'update');
     if (!before) throw new NotFoundError(`No retention policy exists for purpose '${purpose}'.`).withReason('not_found');
     const inUse = await countEntriesForPurpose(tx, purpose);
@@ -85,7 +86,7 @@ export async function removeRetentionPolicy({ ctx, purpose }: { ctx: ServiceCont
  * first, so a concurrent store that names the policy waits and is judged by the rules that commit.
  */
 export async function putAccessPolicy({ ctx, name, description, rules }: { ctx: ServiceContext; name: string; description: string | null; rules: PolicyRules }) {
-  return runAudited(ctx, { operation: 'access_policy.put' }, async (tx) => {
+  return inTransaction(ctx, { operation: 'access_policy.put' }, async (tx) => {
     const existing = await findAccessPolicyLocked(tx, name);
     if (existing?.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be changed.`).withReason(`policy ${name}: builtin`);
     const reason = changeReason(`policy ${name}`, existing?.rules, rules);
@@ -105,7 +106,7 @@ export async function putAccessPolicy({ ctx, name, description, rules }: { ctx: 
 }
 
 export async function getAccessPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
-  return runAudited(ctx, { operation: 'access_policy.get' }, async (tx) => {
+  return inTransaction(ctx, { operation: 'access_policy.get' }, async (tx) => {
     const policy = await findAccessPolicy(tx, name);
     if (!policy) throw new NotFoundError(`No access policy named '${name}'.`).withReason(`policy ${name}: not_found`);
     return { result: policy, status: 200, reason: `policy ${name}` };
@@ -113,12 +114,12 @@ export async function getAccessPolicy({ ctx, name }: { ctx: ServiceContext; name
 }
 
 export async function listAccess({ ctx }: { ctx: ServiceContext }) {
-  return runAudited(ctx, { operation: 'access_policy.list' }, async (tx) => ({ result: await listAccessPolicies(tx), status: 200 }));
+  return inTransaction(ctx, { operation: 'access_policy.list' }, async (tx) => ({ result: await listAccessPolicies(tx), status: 200 }));
 }
 
 /** Built-ins are read-only; a policy referenced by any entry cannot go, or those entries would fail closed forever. */
 export async function removeAccessPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
-  return runAudited(ctx, { operation: 'access_policy.delete' }, async (tx) => {
+  return inTransaction(ctx, { operation: 'access_policy.delete' }, async (tx) => {
     const existing = await findAccessPolicyLocked(tx, name);
     if (!existing) throw new NotFoundError(`No access policy named '${name}'.`).withReason(`policy ${name}: not_found`);
     if (existing.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be deleted.`).withReason(`policy ${name}: builtin`);

@@ -7,7 +7,9 @@ import { withTransaction } from '../storage/transaction';
 import type { Clock } from './clock';
 import type { ReceiptSigner } from './purge-receipt';
 import { UnavailableError } from './errors';
-import { describeError, runAudited, type ServiceContext } from './service-context';
+import { inTransaction, recordOnly } from './executor';
+import { describeError } from '../logging/describe-error';
+import type { ServiceContext } from './service-context';
 
 export interface SweepContext {
   db: Db;
@@ -135,14 +137,14 @@ export async function previewSweep(ctx: Pick<SweepContext, 'db' | 'clock'>, limi
  */
 export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext; dryRun: boolean; limit: number }) {
   if (dryRun) {
-    const preview = await runAudited(ctx, { operation: 'sweep' }, async (tx) => ({
+    const preview = await inTransaction(ctx, { operation: 'sweep' }, async (tx) => ({
       result: await previewDue(tx, ctx.clock.now(), limit),
       status: 200,
       reason: 'dry run',
     }));
     return { dryRun: true as const, preview };
   }
-  await runAudited(ctx, { operation: 'sweep' }, async () => ({ result: undefined, status: 200, reason: 'sweep requested' }));
+  await recordOnly(ctx, { operation: 'sweep' }, 'sweep requested');
   try {
     const result = await runSweep(
       {
@@ -165,5 +167,5 @@ export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext
 
 /** GET /admin/purge/sweeps: the sweep record, newest first (audited like every read of evidence). */
 export async function listSweeps({ ctx, limit }: { ctx: ServiceContext; limit: number }) {
-  return runAudited(ctx, { operation: 'sweep.list' }, async (tx) => ({ result: await listSweepRuns(tx, limit), status: 200 }));
+  return inTransaction(ctx, { operation: 'sweep.list' }, async (tx) => ({ result: await listSweepRuns(tx, limit), status: 200 }));
 }

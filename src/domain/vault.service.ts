@@ -3,8 +3,8 @@ import { decide, listGrants, type PolicyRules } from './access-rules';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
 import { hasRole, inPurposeScope } from './principal';
 import { goneReason, isGone, resolveExpiry, type PurgeLogMethod } from './retention';
-import { auditGrant, auditedStatement, runAudited, runAuditedRead, type ServiceContext } from './service-context';
-import { auditRow } from './audit';
+import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome } from './executor';
+import type { ServiceContext } from './service-context';
 import { readAndAudit } from '../storage/audited-read.repository';
 import { storeReceipts } from './purge.service';
 import {
@@ -56,17 +56,13 @@ const denied = (reason: string) => new ForbiddenError().withReason(reason);
  * `If-None-Match: *` gives exactly one 201).
  */
 export async function storeEntry({ ctx, input }: { ctx: ServiceContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await runAudited(ctx, { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId }, (tx) => storeOnce(tx, ctx, input));
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      if (attempt >= 3) throw new ConflictError('The entry is being written concurrently; retry.');
-    }
-  }
+  return inTransaction(ctx, { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId }, (tx) => storeOnce(tx, ctx, input), {
+    retryWhen: isUniqueViolation,
+    exhausted: () => new ConflictError('The entry is being written concurrently; retry.').withReason('concurrent_write'),
+  });
 }
 
-async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
+async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput): Promise<DeferredOutcome<{ entry: StoredEntry; created: boolean }>> {
   const { purpose, externalId } = input.key;
   const now = ctx.clock.now();
   // The three reads go out together (postgres.js pipelines them on the transaction's connection, one
@@ -143,12 +139,11 @@ async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput) {
       auditEach: false,
     });
   }
-  // The write and its access-log row go out together; either failing rolls both back.
-  const [row] = await Promise.all([
-    existing ? overwriteEntry(tx, existing.id, values) : insertEntry(tx, values),
-    auditGrant(tx, ctx, { operation: 'store', purpose, externalId }, status),
-  ]);
-  return { result: { entry: toMeta(row), created: !live }, status, grantAuditedByCaller: true };
+  // The write is handed to the executor, which sends it together with the access-log row.
+  return {
+    status,
+    write: async () => ({ entry: toMeta(await (existing ? overwriteEntry(tx, existing.id, values) : insertEntry(tx, values))), created: !live }),
+  };
 }
 
 function purgeActor(ctx: ServiceContext) {
@@ -188,61 +183,54 @@ async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey) {
 async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists'): Promise<EntryRow | undefined> {
   if (!ctx.policies) return undefined;
   const policies = ctx.policies;
-  const now = ctx.clock.now();
-  const row = auditRow(ctx.actor, ctx.info, { operation, purpose: key.purpose, externalId: key.externalId, granted: false, status: 0 }, now);
-  const out = await auditedStatement(ctx, async () => {
-    const verdicts = await policies.verdictsFor(ctx.actor, key.purpose);
+  const principal = ctx.actor;
+  return asStatement(ctx, async () => {
+    const verdicts = await policies.verdictsFor(principal, key.purpose);
     if (verdicts === undefined) return { status: 0, reason: 'too_many_policies' };
-    return readAndAudit(ctx.db, {
+    const out = await readAndAudit(ctx.db, {
       key,
       operation,
       verdicts,
-      now,
-      caller: { requestId: ctx.info.requestId, app: row.app!, identity: row.identity, authMethod: row.authMethod, clientAddr: row.clientAddr },
+      now: ctx.clock.now(),
+      caller: { requestId: ctx.info.requestId, app: principal.app, identity: principal.identity ?? null, authMethod: principal.method, clientAddr: ctx.info.clientAddr },
     });
+    if (out.status === 0 && out.reason === 'policy_changed') policies.invalidate();
+    return { status: out.status, reason: out.reason, ...(out.entry && { result: out.entry }) };
   });
-  if (out.status === 0) {
-    if (out.reason === 'policy_changed') policies.invalidate();
-    return undefined;
-  }
-  if (out.status === 200) return out.entry;
-  const error = out.status === 404 ? new NotFoundError() : out.status === 410 ? new GoneError() : new ForbiddenError();
-  error.withReason(out.reason ?? error.code).audited = true;
-  throw error;
 }
 
-/** GET: the blob and its metadata. A retrieval budget is spent atomically; the one past it is denied. */
-export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }, attempt = 1): Promise<EntryRow> {
+/**
+ * GET: the blob and its metadata, by the one-statement strategy when it can decide, else in a
+ * transaction: read, decide, and spend a retrieval budget atomically on the version that was read (the
+ * one past the budget is denied). A version replaced, purged or expired between the read and the spend
+ * is read again (TryAgain), and after three collisions the answer is 409 changed_during_retrieval.
+ */
+export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<EntryRow> {
   const answered = await readInOneStatement(ctx, key, 'retrieve');
   if (answered) return answered;
-  const event = { operation: 'retrieve' as const, purpose: key.purpose, externalId: key.externalId };
-  const readable = await runAuditedRead(ctx, event, async (db) => {
-    const found = await loadReadable(db, ctx, key);
-    // A budgeted entry is answered below, where spending and its audit row are one transaction.
-    return { result: found, status: 200, grantAuditedByCaller: found.decision.maxRetrievals !== undefined };
-  });
-  const max = readable.decision.maxRetrievals;
-  if (max === undefined) return readable.entry;
-  const entry = readable.entry;
-  const served = await runAudited(ctx, event, async (tx) => {
-    const spent = await consumeRetrieval(tx, { id: entry.id, etag: entry.etag, max, now: ctx.clock.now() });
-    if (spent === 'exhausted') throw denied('retrieval_budget_exhausted');
-    if (spent === 'changed') {
-      if (attempt >= 3) throw new ConflictError('The entry is being changed concurrently; retry.').withReason('changed_during_retrieval');
-      // Replaced, purged or expired since it was read: nothing was spent or served, so no row; read again.
-      return { result: undefined, status: 0, grantAuditedByCaller: true };
-    }
-    return { result: entry, status: 200 };
-  });
-  return served ?? retrieveEntry({ ctx, key }, attempt + 1);
+  return inTransaction(
+    ctx,
+    { operation: 'retrieve', purpose: key.purpose, externalId: key.externalId },
+    async (tx) => {
+      const { entry, decision } = await loadReadable(tx, ctx, key);
+      const max = decision.maxRetrievals;
+      if (max !== undefined) {
+        const spent = await consumeRetrieval(tx, { id: entry.id, etag: entry.etag, max, now: ctx.clock.now() });
+        if (spent === 'exhausted') throw denied('retrieval_budget_exhausted');
+        if (spent === 'changed') throw new TryAgain('changed_during_retrieval');
+      }
+      return { result: entry, status: 200 };
+    },
+    { exhausted: (why) => new ConflictError('The entry is being changed concurrently; retry.').withReason(why) },
+  );
 }
 
 /** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */
 export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<StoredEntry> {
   const answered = await readInOneStatement(ctx, key, 'exists');
   if (answered) return toMeta(answered);
-  return runAuditedRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
-    const { entry, decision } = await loadReadable(tx, ctx, key);
+  return asRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (db) => {
+    const { entry, decision } = await loadReadable(db, ctx, key);
     // Mirror GET's answer without spending: a spent budget is a 403 here too.
     if (decision.maxRetrievals !== undefined && entry.retrievalCount >= decision.maxRetrievals) throw denied('retrieval_budget_exhausted');
     return { result: toMeta(entry), status: 200 };
@@ -267,7 +255,7 @@ export interface PurgeReceipt {
  * access-log row commit together. A shredded entry is already gone (410); an expired one may be purged.
  */
 export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<PurgeReceipt> {
-  return runAudited(ctx, { operation: 'purge', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
+  return inTransaction(ctx, { operation: 'purge', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
     const entry = await findEntryForUpdate(tx, key);
     if (!entry) throw new NotFoundError().withReason('not_found');
     const policy = await findAccessPolicy(tx, entry.accessPolicy);
@@ -327,7 +315,7 @@ function decodeCursor(cursor: string): string {
 /** GET /vault/{purpose}: live entries the caller may retrieve, metadata only, one page. */
 export async function listPurposeEntries({ ctx, input }: { ctx: ServiceContext; input: ListInput }): Promise<{ items: EntryMeta[]; nextCursor: string | null }> {
   const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
-  return runAuditedRead(ctx, { operation: 'list', purpose: input.purpose }, async (tx) => {
+  return asRead(ctx, { operation: 'list', purpose: input.purpose }, async (tx) => {
     if (!inPurposeScope(ctx.actor, input.purpose)) throw denied('purpose_out_of_scope');
     const policies = new Map((await listAccessPolicies(tx)).map((p) => [p.name, p.rules] as const));
     const rows = await listEntries(tx, {

@@ -2,24 +2,28 @@ import type { Context } from 'hono';
 import { auditRow } from '../domain/audit';
 import type { Clock } from '../domain/clock';
 import { STATUS_BY_CODE, type VaultError } from '../domain/errors';
-import { describeError } from '../domain/service-context';
+import { describeError } from '../logging/describe-error';
 import type { Logger } from '../logging/logger';
 import { insertAccessLog, insertAccessLogRows } from '../storage/access-log.repository';
 import type { RefusalLedger } from './auth/refusal-ledger';
 import type { Db } from '../storage/database';
 import type { AppEnv } from './app-env';
-import { auditTargetOf } from './audit-target';
+import type { AuditTarget } from './operation';
 
 /**
  * Writes the access-log row for a request refused before any verb ran (failed authentication, rejected
  * input, role gate, unknown route). Returns false when the row could not be written, so the caller can
  * fail closed with a 503 instead of answering as if it had been recorded.
  */
-export async function auditRejection(c: Context<AppEnv>, error: VaultError, deps: { db: Db; clock: Clock; logger: Logger }): Promise<boolean> {
+export async function auditRejection(
+  c: Context<AppEnv>,
+  error: VaultError,
+  deps: { db: Db; clock: Clock; logger: Logger; targetOf: (method: string, path: string) => AuditTarget },
+): Promise<boolean> {
   const principal = c.get('principal');
   // Before authentication the path is the caller's word only: no part of it is recorded (an anonymous
   // flood must not be able to write real entry ids, or anything else it likes, into the trail).
-  const target = principal ? auditTargetOf(c.req.method, c.req.path) : { ...auditTargetOf(c.req.method, '/'), purpose: null, externalId: null };
+  const target = principal ? deps.targetOf(c.req.method, c.req.path) : { operation: 'authenticate' as const, purpose: null, externalId: null };
   let timer: NodeJS.Timeout | undefined;
   try {
     // Bounded: with the database away the driver would queue this write; the caller gets its 503 in time.
@@ -42,7 +46,6 @@ export async function auditRejection(c: Context<AppEnv>, error: VaultError, deps
         deps.clock.now(),
       ),
     )]);
-    error.audited = true;
     return true;
   } catch (cause) {
     deps.logger.error('access-log write failed for a rejected request', { request_id: c.get('requestId'), error: describeError(cause) });

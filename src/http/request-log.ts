@@ -2,30 +2,31 @@ import { routePath } from 'hono/route';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from '../logging/logger';
 import type { VaultMetrics } from '../metrics/vault-metrics';
-import { auditTargetOf } from './audit-target';
+import type { AuditTarget } from './operation';
 import type { AppEnv } from './app-env';
-
-/**
- * The audited operation of a request, for the decision metric. It depends only on the method and the
- * path's fixed segments, so it is remembered per route pattern (not for wildcard patterns or unmatched paths).
- */
-const operations = new Map<string, string>();
-function operationOf(method: string, route: string, path: string): string {
-  if (route.includes('*') || route === 'unmatched') return auditTargetOf(method, path).operation;
-  const key = `${method} ${route}`;
-  let operation = operations.get(key);
-  if (operation === undefined) {
-    operation = auditTargetOf(method, path).operation;
-    operations.set(key, operation);
-  }
-  return operation;
-}
 
 /**
  * One JSON line per request: method, route pattern (never the raw path, which carries ids), status,
  * duration, app and outcome. Never headers or bodies, so no key or value can reach the log.
  */
-export function requestLog(logger: Logger, metrics?: VaultMetrics) {
+/**
+ * `targetOf` (from the operation table, http/operation.ts) names the decision metric's operation.
+ */
+export function requestLog(logger: Logger, metrics?: VaultMetrics, targetOf?: () => (method: string, path: string) => AuditTarget) {
+  // The operation depends only on the method and the route pattern, so it is remembered per pattern
+  // (wildcard patterns and unmatched paths — refusals before routing — are resolved from the path).
+  const operations = new Map<string, string>();
+  const operationOf = (method: string, route: string, path: string): string => {
+    const resolve = () => (targetOf ? targetOf()(method, path).operation : 'request');
+    if (route.includes('*') || route === 'unmatched') return resolve();
+    const key = `${method} ${route}`;
+    let operation = operations.get(key);
+    if (operation === undefined) {
+      operation = resolve();
+      operations.set(key, operation);
+    }
+    return operation;
+  };
   return createMiddleware<AppEnv>(async function requestLogMiddleware(c, next) {
     const started = performance.now();
     await next();

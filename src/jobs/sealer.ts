@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { sealAuditTrail, type AuditJobContext } from '../domain/audit.service';
-import { describeError } from '../domain/service-context';
+import { describeError } from '../logging/describe-error';
 
 /**
  * Seals the audit logs every `intervalSeconds`. Replicas may all run it: sealing takes an advisory lock

@@ -14,11 +14,17 @@ export function isUniqueViolation(error: unknown): boolean {
  * all. Domain errors pass through untouched; any other failure (database gone, audit insert refused) has
  * already rolled everything back and becomes `unavailable` (503), failing closed.
  */
-export async function withTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>, onStorageError?: (error: unknown) => void): Promise<T> {
+export async function withTransaction<T>(
+  db: Db,
+  fn: (tx: Db) => Promise<T>,
+  onStorageError?: (error: unknown) => void,
+  /** Errors the caller handles itself (a retry signal): rolled back and rethrown as they are. */
+  passThrough?: (error: unknown) => boolean,
+): Promise<T> {
   try {
     return await db.transaction((tx) => fn(tx as unknown as Db));
   } catch (error) {
-    if (error instanceof VaultError || isUniqueViolation(error)) throw error;
+    if (error instanceof VaultError || isUniqueViolation(error) || passThrough?.(error)) throw error;
     onStorageError?.(error);
     const unavailable = new UnavailableError();
     unavailable.cause = error; // for logs and sweep records only; never rendered to a caller

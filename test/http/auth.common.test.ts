@@ -1,39 +1,90 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCommonAuthTests, type AuthRoute } from '../support/common-auth-tests';
-import { CARD_POLICY, putRetention, store, storeBody } from '../support/fixtures';
+import { z } from 'zod';
+import { createApp, operationsOf } from '../../src/app';
+import { configSchema } from '../../src/config/config-schema';
+import { defineOperation, type AnyOperation } from '../../src/http/operation';
+import { recordOnly } from '../../src/domain/executor';
+import { serviceContext, type RouteDeps } from '../../src/http/service-context';
+import { createLogger } from '../../src/logging/logger';
+import { createVaultMetrics } from '../../src/metrics/vault-metrics';
+import { authRoutesOf, runCommonAuthTests, type AuthRoute } from '../support/common-auth-tests';
+import { putRetention, store, storeBody } from '../support/fixtures';
 import { createTestVault, type AccessLogRecord, type TestVault } from '../support/test-app';
 
-const ACCESS_POLICY_BODY = {
-  description: 'auth test policy',
-  rules: { store: { allow: 'any' }, retrieve: { allow: 'owner' }, purge: { allow: ['owner', 'admin'] } },
-};
+/** The app's own operation table: built with no I/O, so it can be read before any test runs. */
+function tableOf(extra: (deps: RouteDeps) => readonly AnyOperation[] = () => []) {
+  const config = configSchema.parse({});
+  const app = createApp({
+    config,
+    database: { db: undefined as never, ping: async () => {} },
+    logger: createLogger({ level: 'error', write: () => {} }),
+    clock: { now: () => new Date() },
+    apiKey: () => undefined,
+    metrics: createVaultMetrics(),
+    extraOperations: extra,
+  });
+  return operationsOf(app);
+}
 
-/** Every route the app serves behind authentication. */
-const ROUTES: AuthRoute[] = [
-  { method: 'PUT', path: '/vault/card/x1', body: storeBody() },
-  { method: 'GET', path: '/vault/card/x1' },
-  { method: 'HEAD', path: '/vault/card/x1' },
-  { method: 'DELETE', path: '/vault/card/x1' },
-  { method: 'GET', path: '/vault/card' },
-  { method: 'PUT', path: '/admin/retention-policies/card', body: CARD_POLICY, role: 'admin' },
-  { method: 'GET', path: '/admin/retention-policies/card', role: 'admin' },
-  { method: 'DELETE', path: '/admin/retention-policies/card', role: 'admin' },
-  { method: 'GET', path: '/admin/retention-policies', role: 'admin' },
-  { method: 'PUT', path: '/admin/access-policies/p1', body: ACCESS_POLICY_BODY, role: 'admin' },
-  { method: 'GET', path: '/admin/access-policies/p1', role: 'admin' },
-  { method: 'DELETE', path: '/admin/access-policies/p1', role: 'admin' },
-  { method: 'GET', path: '/admin/access-policies', role: 'admin' },
-  { method: 'POST', path: '/admin/purge/sweep?dry_run=true', role: 'admin', operation: 'sweep' },
-  { method: 'GET', path: '/admin/purge/sweeps', role: 'evidence', operation: 'sweep.list' },
-  { method: 'GET', path: '/admin/access-log', role: 'evidence', operation: 'access_log.read' },
-  { method: 'GET', path: '/admin/purge-log', role: 'evidence', operation: 'purge_log.read' },
-  { method: 'GET', path: '/admin/audit/verify', role: 'evidence', operation: 'audit.verify' },
-  { method: 'POST', path: '/admin/audit/seal', role: 'admin', operation: 'audit.seal' },
-];
+/** Every operation the app serves behind authentication, from the table itself. */
+const ROUTES: AuthRoute[] = authRoutesOf(tableOf());
 
 describe('common auth on every route', () => {
+  it('the table covers every protected operation, under its own audit name', () => {
+    expect(ROUTES.map((r) => `${r.method} ${r.operation}`).sort()).toEqual(
+      [
+        'PUT store', 'GET retrieve', 'HEAD exists', 'DELETE purge', 'GET list',
+        'PUT retention_policy.put', 'GET retention_policy.get', 'DELETE retention_policy.delete', 'GET retention_policy.list',
+        'PUT access_policy.put', 'GET access_policy.get', 'DELETE access_policy.delete', 'GET access_policy.list',
+        'POST sweep', 'GET sweep.list', 'GET access_log.read', 'GET purge_log.read', 'GET audit.verify', 'POST audit.seal',
+        'GET compliance.report', 'GET metrics.read', 'GET openapi.read',
+      ].sort(),
+    );
+  });
   runCommonAuthTests(ROUTES);
+});
+
+/** A route added by one declaration: mounted, documented, audited on refusal, covered by the shared tests. */
+const DUMMY = (deps: RouteDeps) => [
+  defineOperation({
+  name: 'request',
+  method: 'POST',
+  path: '/admin/dummy/:purpose',
+  access: ['admin'],
+  summary: 'A dummy operation declared by a test',
+  params: z.object({ purpose: z.string().regex(/^[a-z]+$/) }).strict(),
+  responses: { 200: 'echo' },
+  example: { path: '/admin/dummy/card' },
+  run: async (c, { params }) => {
+    await recordOnly(serviceContext(c, deps), { operation: 'request' });
+    return c.json({ echoed: params.purpose });
+  },
+  }),
+];
+
+describe('one declaration adds a route', () => {
+  const routes = authRoutesOf(tableOf(DUMMY)).filter((r) => r.path === '/admin/dummy/card');
+
+  it('is mounted, documented in /openapi.json, and audited when refused', async () => {
+    expect(routes).toHaveLength(1);
+    const vault = await createTestVault({ apps: [{ name: 'pay' }], extraOperations: DUMMY });
+    try {
+      const ok = await vault.request('POST', '/admin/dummy/card', { as: 'admin' });
+      expect([ok.status, await ok.json()]).toEqual([200, { echoed: 'card' }]);
+      expect((await vault.request('GET', '/admin/dummy/card', { as: 'admin' })).status).toBe(405);
+      const doc = (await (await vault.request('GET', '/openapi.json', { as: 'pay' })).json()) as { paths: Record<string, Record<string, { summary: string }>> };
+      expect(doc.paths['/admin/dummy/{purpose}']?.post?.summary).toBe('A dummy operation declared by a test');
+      const refused = await vault.request('POST', '/admin/dummy/card', { as: 'pay', headers: { 'X-Request-Id': 'dummy-refused' } });
+      expect(refused.status).toBe(403);
+      const rows = await vault.db.query<AccessLogRecord>("select * from vault.access_log where request_id = 'dummy-refused'");
+      expect(rows).toMatchObject([{ operation: 'request', purpose: 'card', granted: false, status: 403, reason: 'role_required' }]);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  runCommonAuthTests(routes, { extraOperations: DUMMY });
 });
 
 describe('identity comes only from the credential', () => {

@@ -1,40 +1,56 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyOperation } from '../../src/http/operation';
+import { createVaultMetrics } from '../../src/metrics/vault-metrics';
+import type { RouteDeps } from '../../src/http/service-context';
 import { createTestVault, randomKey, type AccessLogRecord, type TestVault } from './test-app';
 
 /**
- * One protected route as a caller reaches it. `role: 'admin'` marks routes behind the admin gate;
- * `role: 'evidence'` marks reads open to admin and auditor. `operation` names its access-log operation
- * when the policy-route convention does not apply.
+ * One protected operation as a caller reaches it: derived from the operation table (http/operation.ts),
+ * so every operation the app declares is covered. `role: 'admin'` marks operations behind the admin gate;
+ * `role: 'evidence'` marks reads open to admin and auditor; `operation` is its access-log operation.
  */
 export interface AuthRoute {
   method: string;
   path: string;
   body?: unknown;
   role?: 'admin' | 'evidence';
-  operation?: string;
+  operation: string;
 }
 
-/** The access-log operation an admin route's refusal is recorded under (mirrors the route table). */
-function adminOperation(route: AuthRoute): string {
-  if (route.operation) return route.operation;
-  const parts = route.path.split('/').slice(1);
-  const kind = parts[1] === 'retention-policies' ? 'retention_policy' : 'access_policy';
-  const m = route.method.toUpperCase();
-  const verb = parts.length === 2 ? 'list' : m === 'PUT' ? 'put' : m === 'DELETE' ? 'delete' : 'get';
-  return `${kind}.${verb}`;
+/** Every non-public operation of the table, with the example request it declares. */
+export function authRoutesOf(operations: readonly AnyOperation[]): AuthRoute[] {
+  return operations
+    .filter((o) => o.access !== 'public')
+    .map((o) => {
+      if (!o.example) throw new Error(`${o.method} ${o.path} declares no example request for the shared auth tests`);
+      const roles = Array.isArray(o.access) ? (o.access as readonly string[]) : [];
+      return {
+        method: o.method,
+        path: o.example.path,
+        ...(o.example.body !== undefined && { body: o.example.body }),
+        ...(roles.length > 0 && { role: roles.includes('auditor') ? ('evidence' as const) : ('admin' as const) }),
+        operation: o.name,
+      };
+    });
 }
+
+const adminOperation = (route: AuthRoute) => route.operation;
 
 /**
  * The shared refusal contract every protected route must honour (DESIGN §3, §7; STYLE 29): a request
  * without a valid credential is one generic 401 with `WWW-Authenticate`, a non-admin on an admin route
  * is a 403, and each refusal leaves exactly one denied access-log row under the request's id.
  */
-export function runCommonAuthTests(routes: readonly AuthRoute[]) {
+export function runCommonAuthTests(routes: readonly AuthRoute[], options: { extraOperations?: (deps: RouteDeps) => readonly AnyOperation[] } = {}) {
   let vault: TestVault;
 
   beforeAll(async () => {
-    vault = await createTestVault({ apps: [{ name: 'pay', purposes: ['card'] }, { name: 'auditor-app', roles: ['auditor'] }] });
+    vault = await createTestVault({
+      apps: [{ name: 'pay', purposes: ['card'] }, { name: 'auditor-app', roles: ['auditor'] }],
+      metrics: createVaultMetrics(),
+      ...(options.extraOperations && { extraOperations: options.extraOperations }),
+    });
   });
   afterAll(() => vault.close());
 

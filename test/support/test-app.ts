@@ -5,6 +5,8 @@ import type { Role } from '../../src/domain/principal';
 import type { ReceiptSigner } from '../../src/domain/purge-receipt';
 import type { VaultMetrics } from '../../src/metrics/vault-metrics';
 import type { PolicySnapshots } from '../../src/domain/retrieve-verdicts';
+import type { AnyOperation } from '../../src/http/operation';
+import type { RouteDeps } from '../../src/http/service-context';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';
 import { createLogger, type Logger } from '../../src/logging/logger';
@@ -105,6 +107,7 @@ export async function createTestVault(
     receiptSigner?: ReceiptSigner;
     metrics?: VaultMetrics;
     policySnapshots?: PolicySnapshots;
+    extraOperations?: (deps: RouteDeps) => readonly AnyOperation[];
   } = {},
 ): Promise<TestVault> {
   const keys: Record<string, string> = { admin: randomKey() };
@@ -124,6 +127,7 @@ export async function createTestVault(
     ...(options.receiptSigner && { receiptSigner: options.receiptSigner }),
     ...(options.metrics && { metrics: options.metrics }),
     ...(options.policySnapshots && { policySnapshots: options.policySnapshots }),
+    ...(options.extraOperations && { extraOperations: options.extraOperations }),
   });
   const request = (method: string, path: string, opts: RequestOptions = {}) => {
     const headers: Record<string, string> = { ...opts.headers };

@@ -1,38 +1,74 @@
-import { Hono } from 'hono';
 import type { PolicyRules } from '../../domain/access-rules';
 import { getAccessPolicy, listAccess, putAccessPolicy, removeAccessPolicy } from '../../domain/policy.service';
-import type { AppEnv } from '../app-env';
+import { defineOperation, type AnyOperation } from '../operation';
 import { serviceContext, type RouteDeps } from '../service-context';
-import { requireJson, validate } from '../validate';
-import { requireRole } from '../require-role';
 import { accessPolicyBodySchema, accessPolicyDto, policyNameParam } from '../schemas/policy.schemas';
+import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS } from './responses';
 
 /** /admin/access-policies (admin only). */
-export function accessPolicyRoutes(deps: RouteDeps) {
-  const app = new Hono<AppEnv>();
-  app.use('*', requireRole('admin'));
-
-  app.get('/', async (c) => {
-    const policies = await listAccess({ ctx: serviceContext(c, deps) });
-    return c.json({ items: policies.map(accessPolicyDto), next_cursor: null });
-  });
-
-  app.put('/:name', validate('param', policyNameParam), requireJson(), validate('json', accessPolicyBodySchema), async (c) => {
-    const { name } = c.req.valid('param');
-    const b = c.req.valid('json');
-    const out = await putAccessPolicy({ ctx: serviceContext(c, deps), name, description: b.description ?? null, rules: b.rules as PolicyRules });
-    return c.json(accessPolicyDto(out.policy), out.created ? 201 : 200);
-  });
-
-  app.get('/:name', validate('param', policyNameParam), async (c) => {
-    const policy = await getAccessPolicy({ ctx: serviceContext(c, deps), name: c.req.valid('param').name });
-    return c.json(accessPolicyDto(policy));
-  });
-
-  app.delete('/:name', validate('param', policyNameParam), async (c) => {
-    await removeAccessPolicy({ ctx: serviceContext(c, deps), name: c.req.valid('param').name });
-    return c.body(null, 204);
-  });
-
-  return app;
+export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
+  const path = '/admin/access-policies/:name';
+  const example = { path: '/admin/access-policies/p1' };
+  return [
+    defineOperation({
+      name: 'access_policy.list',
+      method: 'GET',
+      path: '/admin/access-policies',
+      access: ADMIN,
+      summary: 'List access policies (built-ins included)',
+      responses: { 200: '{ items }', ...COMMON_ERRORS, ...ADMIN_ERRORS },
+      example: { path: '/admin/access-policies' },
+      run: async (c) => c.json({ items: (await listAccess({ ctx: serviceContext(c, deps) })).map(accessPolicyDto), next_cursor: null }),
+    }),
+    defineOperation({
+      name: 'access_policy.put',
+      method: 'PUT',
+      path,
+      access: ADMIN,
+      summary: 'Create or change a custom access policy (one in use may only be narrowed)',
+      params: policyNameParam,
+      body: accessPolicyBodySchema,
+      responses: {
+        200: 'replaced',
+        201: 'created',
+        ...COMMON_ERRORS,
+        ...ADMIN_ERRORS,
+        409: 'built-in policies are read-only; a policy in use may not be widened (policy_widening_in_use)',
+        415: 'not application/json',
+      },
+      example: {
+        ...example,
+        body: { description: 'auth test policy', rules: { store: { allow: 'any' }, retrieve: { allow: 'owner' }, purge: { allow: ['owner', 'admin'] } } },
+      },
+      run: async (c, { params: { name }, body: b }) => {
+        const out = await putAccessPolicy({ ctx: serviceContext(c, deps), name, description: b.description ?? null, rules: b.rules as PolicyRules });
+        return c.json(accessPolicyDto(out.policy), out.created ? 201 : 200);
+      },
+    }),
+    defineOperation({
+      name: 'access_policy.get',
+      method: 'GET',
+      path,
+      access: ADMIN,
+      summary: 'Read an access policy',
+      params: policyNameParam,
+      responses: { 200: 'the policy', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none' },
+      example,
+      run: async (c, { params: { name } }) => c.json(accessPolicyDto(await getAccessPolicy({ ctx: serviceContext(c, deps), name }))),
+    }),
+    defineOperation({
+      name: 'access_policy.delete',
+      method: 'DELETE',
+      path,
+      access: ADMIN,
+      summary: 'Delete a custom access policy',
+      params: policyNameParam,
+      responses: { 204: 'deleted', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none', 409: 'built-in, or in use by entries' },
+      example,
+      run: async (c, { params: { name } }) => {
+        await removeAccessPolicy({ ctx: serviceContext(c, deps), name });
+        return c.body(null, 204);
+      },
+    }),
+  ];
 }
