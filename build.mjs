@@ -2,7 +2,7 @@
 // SQL migrations, and for the embedded mode only, PGlite (pglite.mjs with its wasm and data) — so
 // `node dist/server.mjs` runs with no node_modules.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -11,9 +11,6 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const out = 'dist';
 // VSQL_VAULT_BUILD_READABLE=1 keeps names and whitespace, for a CPU profile that names functions (README, Performance).
 const minify = process.env.VSQL_VAULT_BUILD_READABLE !== '1';
-
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
 
 /**
  * Code the vault can never run is left out of the one file it ships (less to audit, under 1 MB):
@@ -38,22 +35,39 @@ const leaveOut = {
  * postgres.js 3.4.9 can write to a socket it has already closed (a write deferred with setImmediate
  * fires after the connection dropped): "Cannot read properties of null (reading 'write')", thrown where
  * nothing can catch it, so a database restart could take the vault down (upstream porsager/postgres
- * #1154, #1066, #1208; fixes not released). The shipped bundle guards that one write: the queries of a
- * closed connection have already been failed by the driver, so the stale bytes are dropped. The build
- * fails if the driver's code changes, so an upgrade is looked at, not silently patched.
+ * #1154, #1066, #1208; fixes not released). The installed driver gets a guard on that one write — the
+ * queries of a closed connection have already been failed by the driver, so the stale bytes are dropped.
+ * `npm install` / `npm ci` apply it (package.json postinstall runs `node build.mjs --patch-driver`), so
+ * the tests run the very driver the bundle ships; the build refuses to bundle an unguarded driver, and
+ * patching fails loudly if the driver's code changed, so an upgrade is looked at, not silently patched.
  */
-const guardClosedSocketWrite = {
-  name: 'postgres-js-closed-socket-write',
-  setup(b) {
-    b.onLoad({ filter: /postgres[\\/]src[\\/]connection\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const needle = '  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)';
-      if (!source.includes(needle)) throw new Error('postgres.js changed: review the closed-socket write guard in build.mjs');
-      const guarded = '  function nextWrite(fn) {\n    if (socket === null) { nextWriteTimer !== null && clearImmediate(nextWriteTimer); chunk = nextWriteTimer = null; return false }\n    const x = socket.write(chunk, fn)';
-      return { contents: source.replace(needle, guarded), loader: 'js' };
-    });
-  },
-};
+const NEXT_WRITE = '  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)';
+const GUARDED_WRITE =
+  '  function nextWrite(fn) {\n    if (socket === null) { nextWriteTimer !== null && clearImmediate(nextWriteTimer); chunk = nextWriteTimer = null; return false }\n    const x = socket.write(chunk, fn)';
+// The package exports no package.json: its root is two folders above the CommonJS entry (cjs/src/index.js).
+const driverFiles = () => ['src', 'cjs/src', 'cf/src'].map((dir) => join(dirname(require.resolve('postgres')), '..', '..', dir, 'connection.js'));
+
+function patchDriver() {
+  for (const file of driverFiles()) {
+    const source = readFileSync(file, 'utf8');
+    if (source.includes(GUARDED_WRITE)) continue;
+    if (!source.includes(NEXT_WRITE)) throw new Error(`postgres.js changed (${file}): review the closed-socket write guard in build.mjs`);
+    writeFileSync(file, source.replace(NEXT_WRITE, GUARDED_WRITE));
+  }
+}
+
+if (process.argv.includes('--patch-driver')) {
+  patchDriver();
+  console.log('postgres.js: closed-socket write guard in place');
+  process.exit(0);
+}
+for (const file of driverFiles()) {
+  if (!readFileSync(file, 'utf8').includes(GUARDED_WRITE))
+    throw new Error(`${file} lacks the closed-socket write guard: run npm ci (or node build.mjs --patch-driver)`);
+}
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
 
 /** The embedded store's code goes to dist/pglite.mjs, loaded at run time only for pglite:// URLs. */
 const pgliteAsSibling = {
@@ -81,7 +95,7 @@ await build({
 });
 
 const result = await build({
-  plugins: [leaveOut, guardClosedSocketWrite, pgliteAsSibling],
+  plugins: [leaveOut, pgliteAsSibling],
   entryPoints: ['src/main.ts'],
   outfile: join(out, 'server.mjs'),
   bundle: true,

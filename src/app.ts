@@ -113,7 +113,12 @@ export function createApp(deps: AppDeps) {
       sweepConcurrency: config.purge.sweep_concurrency,
       ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
     },
-    policies: deps.policySnapshots ?? new PolicySnapshots(() => loadPolicySnapshots(db), () => loadKnownPurposes(db)),
+    policies:
+      deps.policySnapshots ??
+      new PolicySnapshots(
+        () => loadPolicySnapshots(db),
+        () => loadKnownPurposes(db),
+      ),
     ...(deps.metrics && { metrics: deps.metrics }),
     limits: {
       maxValueBytes: config.limits.max_value_bytes,
@@ -137,7 +142,10 @@ export function createApp(deps: AppDeps) {
   let openApi: string | undefined;
   const operations: AnyOperation[] = [
     ...healthOperations({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }),
-    ...discoveryOperations(routeDeps, { openApi: () => (openApi ??= JSON.stringify(buildOpenApi(config, deps.version ?? 'dev', operations))), ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }) }),
+    ...discoveryOperations(routeDeps, {
+      openApi: () => (openApi ??= JSON.stringify(buildOpenApi(config, deps.version ?? 'dev', operations))),
+      ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
+    }),
     ...(deps.metrics && config.metrics.enabled ? metricsOperations(routeDeps, deps.metrics, { requireAuth: config.metrics.require_auth }) : []),
     ...vaultOperations(routeDeps),
     ...retentionPolicyOperations(routeDeps),

@@ -70,7 +70,9 @@ function parseArgs(argv: string[]): Cli {
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 function loadReceiptSigner(config: ReturnType<typeof loadConfig>): ReceiptSigner | undefined {
@@ -158,11 +160,16 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     const pending = await pendingMigrationCount(database.db);
     if (pending > 0) {
       await database.close();
-      throw new ConfigError(`the database lacks ${pending} migration(s); run \`vsql-vault migrate\` as the schema owner first (storage.migrate_on_start = false)`);
+      throw new ConfigError(
+        `the database lacks ${pending} migration(s); run \`vsql-vault migrate\` as the schema owner first (storage.migrate_on_start = false)`,
+      );
     }
   }
   let draining = false;
-  const metrics = createVaultMetrics({ transactionsInFlight: database.transactionsInFlight, poolSize: database.driver === 'pglite' ? 1 : config.storage.pool_max });
+  const metrics = createVaultMetrics({
+    transactionsInFlight: database.transactionsInFlight,
+    poolSize: database.driver === 'pglite' ? 1 : config.storage.pool_max,
+  });
   const app = createApp({
     // Recorded only when something can read them: with /metrics off, requests skip the counters.
     ...(config.metrics.enabled && { metrics }),

@@ -28,7 +28,10 @@ function read(path: string, key: string): Buffer {
  * unless allow_plaintext says so. Header size and request time are bounded by the listener itself, and
  * every response carries the security headers (http/security-headers.ts).
  */
-export async function startListener(fetch: (request: Request, env: unknown) => Response | Promise<Response>, config: Readonly<VaultConfig>): Promise<Listening> {
+export async function startListener(
+  fetch: (request: Request, env: unknown) => Response | Promise<Response>,
+  config: Readonly<VaultConfig>,
+): Promise<Listening> {
   const { host, port } = splitListenAddr(config.server.listen_addr);
   const s = config.server;
   if (!s.tls_cert_file && !isLoopback(host) && !s.allow_plaintext) {

@@ -31,7 +31,9 @@ function importsOf(text: string): string[] {
 /** A relative specifier as a path under src/ (e.g. `http/problem`); bare packages stay as they are. */
 function target(file: string, specifier: string): string {
   if (!specifier.startsWith('.')) return specifier;
-  return relative(SRC, resolve(dirname(file), specifier)).split('\\').join('/');
+  return relative(SRC, resolve(dirname(file), specifier))
+    .split('\\')
+    .join('/');
 }
 
 function violations(layer: string, forbidden: (target: string) => boolean) {

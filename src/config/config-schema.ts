@@ -21,7 +21,12 @@ const app = z
       .regex(/^[0-9a-fA-F]{64}$/, 'expected the hex SHA-256 of the key (64 hex digits), never the key itself')
       .transform((v) => v.toLowerCase())
       .optional(),
-    jwt_client_id: z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+    jwt_client_id: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+      .optional(),
     /** Only with several [auth.jwt] issuers: the one whose tokens act as this app. */
     jwt_issuer: z.string().min(1).optional(),
     mtls_id: z
@@ -52,10 +57,16 @@ const jwt = z
   .object({
     jwks_url: z.url({ protocol: /^https?$/ }).optional(),
     jwks_file: z.string().min(1).optional(),
-    hmac_secret_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+    hmac_secret_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional(),
     issuer: stringOrList,
     audience: stringOrList,
-    algorithms: z.array(z.enum([...ASYMMETRIC, ...HMAC])).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+    algorithms: z
+      .array(z.enum([...ASYMMETRIC, ...HMAC]))
+      .min(1)
+      .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
     clock_tolerance_seconds: z.number().int().min(0).max(300).default(30),
     app_claim: z.string().min(1).optional(),
     roles_claim: z.string().min(1).default('vault_roles'),
@@ -119,8 +130,14 @@ export const configSchema = z
       .prefault({}),
     auth: z
       .object({
-        api_key_header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'expected an HTTP header name').default('X-Vault-Key'),
-        api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').default('VSQL_VAULT_API_KEY'),
+        api_key_header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/, 'expected an HTTP header name')
+          .default('X-Vault-Key'),
+        api_key_env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+          .default('VSQL_VAULT_API_KEY'),
         apps: z.array(app).default([]),
         jwt: jwt.optional(),
         /** Replaced by mtls_id on [[auth.apps]]; kept only to name the migration when an old file has it. */
@@ -134,20 +151,37 @@ export const configSchema = z
       .prefault({}),
     purge: z
       .object({
-        sweep_interval_hours: z.number().positive().max(24 * 366).default(24),
+        sweep_interval_hours: z
+          .number()
+          .positive()
+          .max(24 * 366)
+          .default(24),
         schedule: z.string().min(1).optional(),
         purge_proof_hash: z.boolean().default(true),
         batch_size: z.number().int().min(1).max(100_000).default(1000),
         sweep_concurrency: z.number().int().min(1).max(8).default(2),
         signing_key_file: z.string().min(1).optional(),
-        signing_key_id: z.string().regex(/^[\w.-]{1,128}$/, 'letters, digits, . _ -').optional(),
+        signing_key_id: z
+          .string()
+          .regex(/^[\w.-]{1,128}$/, 'letters, digits, . _ -')
+          .optional(),
       })
       .strict()
       .prefault({}),
     limits: z
       .object({
-        max_value_bytes: z.number().int().min(16).max(16 * 1024 * 1024).default(65_536),
-        max_metadata_bytes: z.number().int().min(2).max(1024 * 1024).default(4096),
+        max_value_bytes: z
+          .number()
+          .int()
+          .min(16)
+          .max(16 * 1024 * 1024)
+          .default(65_536),
+        max_metadata_bytes: z
+          .number()
+          .int()
+          .min(2)
+          .max(1024 * 1024)
+          .default(4096),
         list_max_limit: z.number().int().min(1).max(10_000).default(1000),
       })
       .strict()
@@ -181,7 +215,8 @@ export const configSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['auth', 'mtls'],
-        message: '[auth.mtls] is gone: declare each certificate on its app as mtls_id (a full SPIFFE ID or the certificate subject) with its roles and purposes (README, "Migrating from app names")',
+        message:
+          '[auth.mtls] is gone: declare each certificate on its app as mtls_id (a full SPIFFE ID or the certificate subject) with its roles and purposes (README, "Migrating from app names")',
       });
     }
     const bound = { key: new Map<string, string>(), jwt: new Map<string, string>(), mtls: new Map<string, string>() };
@@ -189,7 +224,12 @@ export const configSchema = z
     const claim = (kind: keyof typeof bound, value: string | undefined, i: number, name: string, field: string) => {
       if (value === undefined) return;
       const other = bound[kind].get(value);
-      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, field], message: `app '${name}' has the same ${field} as app '${other}'; a credential acts as one app` });
+      if (other !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['auth', 'apps', i, field],
+          message: `app '${name}' has the same ${field} as app '${other}'; a credential acts as one app`,
+        });
       bound[kind].set(value, name);
     };
     config.auth.apps.forEach((a, i) => {
@@ -204,7 +244,11 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'jwt_issuer'], message: 'jwt_issuer must be one of [auth.jwt] issuer' });
         }
         if (a.jwt_issuer === undefined && issuers.length > 1) {
-          ctx.addIssue({ code: 'custom', path: ['auth', 'apps', i, 'jwt_issuer'], message: '[auth.jwt] trusts several issuers: name the one whose client this is (jwt_issuer)' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['auth', 'apps', i, 'jwt_issuer'],
+            message: '[auth.jwt] trusts several issuers: name the one whose client this is (jwt_issuer)',
+          });
         }
         claim('jwt', `${a.jwt_issuer ?? issuers[0] ?? ''}\u0000${a.jwt_client_id}`, i, a.name, 'jwt_client_id');
       }

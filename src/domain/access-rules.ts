@@ -62,12 +62,7 @@ function satisfies(kind: AllowKind, principal: Principal, target: RuleTarget): b
  * Pure and total: the same inputs always give the same decision, and anything unknown denies.
  * An unknown policy (undefined rules) denies; admin never implies retrieve unless the rule says `admin`.
  */
-export function decide(
-  rules: PolicyRules | undefined,
-  principal: Principal,
-  target: RuleTarget,
-  operation: RuleOperation,
-): Decision {
+export function decide(rules: PolicyRules | undefined, principal: Principal, target: RuleTarget, operation: RuleOperation): Decision {
   if (!rules) return { allow: false, reason: 'unknown_policy' };
   if (!inPurposeScope(principal, target.purpose)) return { allow: false, reason: 'purpose_out_of_scope' };
   const rule = rules[operation];

@@ -248,9 +248,7 @@ export function assembleReport(data: ReportData): ComplianceReport {
       access.failed_authentications_last_30_days += a.last30Days;
     }
   }
-  access.denied_by_reason_in_window = Object.fromEntries(
-    Object.entries(access.denied_by_reason_in_window).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)),
-  );
+  access.denied_by_reason_in_window = Object.fromEntries(Object.entries(access.denied_by_reason_in_window).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)));
 
   const sealView: ComplianceReport['audit']['seals'] = { access_log: null, purge_log: null };
   for (const s of seals) sealView[s.log] = { seal_no: s.sealNo, sealed_at: s.sealedAt.toISOString(), last_id: s.lastId };

@@ -77,7 +77,8 @@ function checkDeadline(ctx: ServiceContext): void {
 const row = (ctx: ServiceContext, target: AuditTarget, granted: boolean, status: number, reason: string | null) =>
   auditRow(ctx.actor, ctx.info, { ...target, granted, status, reason }, ctx.clock.now());
 
-const deniedRow = (ctx: ServiceContext, target: AuditTarget, error: VaultError) => row(ctx, target, false, STATUS_BY_CODE[error.code], error.reason ?? error.code);
+const deniedRow = (ctx: ServiceContext, target: AuditTarget, error: VaultError) =>
+  row(ctx, target, false, STATUS_BY_CODE[error.code], error.reason ?? error.code);
 
 async function insertRow(ctx: ServiceContext, db: Db, values: ReturnType<typeof row>): Promise<void> {
   try {
@@ -217,4 +218,3 @@ export async function asStatement<T>(ctx: ServiceContext, statement: () => Promi
   if (out.status === 200) return out.result;
   throw new RecordedRefusal(refusalFor(out.status, out.reason));
 }
-

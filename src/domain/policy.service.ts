@@ -85,7 +85,17 @@ export async function removeRetentionPolicy({ ctx, purpose }: { ctx: ServiceCont
  * nobody — an admin included — can open entries up behind their owners' backs. The policy row is locked
  * first, so a concurrent store that names the policy waits and is judged by the rules that commit.
  */
-export async function putAccessPolicy({ ctx, name, description, rules }: { ctx: ServiceContext; name: string; description: string | null; rules: PolicyRules }) {
+export async function putAccessPolicy({
+  ctx,
+  name,
+  description,
+  rules,
+}: {
+  ctx: ServiceContext;
+  name: string;
+  description: string | null;
+  rules: PolicyRules;
+}) {
   return inTransaction(ctx, { operation: 'access_policy.put' }, async (tx) => {
     const existing = await findAccessPolicyLocked(tx, name);
     if (existing?.builtin) throw new ConflictError(`'${name}' is a built-in access policy and cannot be changed.`).withReason(`policy ${name}: builtin`);

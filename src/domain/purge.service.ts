@@ -86,9 +86,13 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
     const message = describeError(error);
     ctx.logger.error('sweep failed', { sweep_run_id: sweepRunId, purged, error: message });
     ctx.onFinished?.('failed', counts);
-    await finishSweepRun(ctx.db, sweepRunId, { finishedAt: ctx.clock.now(), status: 'failed', purgedTotal: purged, counts, error: message.slice(0, 1000) }).catch(
-      () => undefined,
-    );
+    await finishSweepRun(ctx.db, sweepRunId, {
+      finishedAt: ctx.clock.now(),
+      status: 'failed',
+      purgedTotal: purged,
+      counts,
+      error: message.slice(0, 1000),
+    }).catch(() => undefined);
     throw error;
   }
   const finishedAt = ctx.clock.now();

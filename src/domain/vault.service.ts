@@ -192,7 +192,13 @@ async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation:
       operation,
       verdicts,
       now: ctx.clock.now(),
-      caller: { requestId: ctx.info.requestId, app: principal.app, identity: principal.identity ?? null, authMethod: principal.method, clientAddr: ctx.info.clientAddr },
+      caller: {
+        requestId: ctx.info.requestId,
+        app: principal.app,
+        identity: principal.identity ?? null,
+        authMethod: principal.method,
+        clientAddr: ctx.info.clientAddr,
+      },
     });
     if (out.status === 0 && out.reason === 'policy_changed') policies.invalidate();
     return { status: out.status, reason: out.reason, ...(out.entry && { result: out.entry }) };
@@ -313,7 +319,13 @@ function decodeCursor(cursor: string): string {
 }
 
 /** GET /vault/{purpose}: live entries the caller may retrieve, metadata only, one page. */
-export async function listPurposeEntries({ ctx, input }: { ctx: ServiceContext; input: ListInput }): Promise<{ items: EntryMeta[]; nextCursor: string | null }> {
+export async function listPurposeEntries({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: ListInput;
+}): Promise<{ items: EntryMeta[]; nextCursor: string | null }> {
   const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
   return asRead(ctx, { operation: 'list', purpose: input.purpose }, async (tx) => {
     if (!inPurposeScope(ctx.actor, input.purpose)) throw denied('purpose_out_of_scope');

@@ -30,22 +30,25 @@ export async function auditRejection(
     const gaveUp = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('access-log write for a refusal timed out')), REFUSAL_AUDIT_TIMEOUT_MS);
     });
-    await Promise.race([gaveUp, insertAccessLog(
-      deps.db,
-      auditRow(
-        principal,
-        { requestId: c.get('requestId'), clientAddr: c.get('clientAddr') ?? null },
-        {
-          operation: !principal || error.code === 'unauthenticated' || error.code === 'too_many_requests' ? 'authenticate' : target.operation,
-          purpose: target.purpose,
-          externalId: target.externalId,
-          granted: false,
-          status: STATUS_BY_CODE[error.code],
-          reason: error.reason ?? error.code,
-        },
-        deps.clock.now(),
+    await Promise.race([
+      gaveUp,
+      insertAccessLog(
+        deps.db,
+        auditRow(
+          principal,
+          { requestId: c.get('requestId'), clientAddr: c.get('clientAddr') ?? null },
+          {
+            operation: !principal || error.code === 'unauthenticated' || error.code === 'too_many_requests' ? 'authenticate' : target.operation,
+            purpose: target.purpose,
+            externalId: target.externalId,
+            granted: false,
+            status: STATUS_BY_CODE[error.code],
+            reason: error.reason ?? error.code,
+          },
+          deps.clock.now(),
+        ),
       ),
-    )]);
+    ]);
     return true;
   } catch (cause) {
     deps.logger.error('access-log write failed for a rejected request', { request_id: c.get('requestId'), error: describeError(cause) });

@@ -29,7 +29,11 @@ export interface OperationInput<P, Q, B> {
   body: Output<B>;
 }
 
-export interface Operation<P extends z.ZodObject | undefined = z.ZodObject | undefined, Q extends z.ZodObject | undefined = z.ZodObject | undefined, B extends z.ZodType | undefined = z.ZodType | undefined> {
+export interface Operation<
+  P extends z.ZodObject | undefined = z.ZodObject | undefined,
+  Q extends z.ZodObject | undefined = z.ZodObject | undefined,
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+> {
   /** The access-log operation (also the decision metric's label and the OpenAPI operationId's stem). */
   name: AuditOperation;
   method: HttpMethod;
@@ -53,9 +57,11 @@ export interface Operation<P extends z.ZodObject | undefined = z.ZodObject | und
 export type AnyOperation = Operation<any, any, any>;
 
 /** Declares one operation; the handler's input is typed from the declaration's own schemas. */
-export function defineOperation<P extends z.ZodObject | undefined = undefined, Q extends z.ZodObject | undefined = undefined, B extends z.ZodType | undefined = undefined>(
-  operation: Operation<P, Q, B>,
-): Operation<P, Q, B> {
+export function defineOperation<
+  P extends z.ZodObject | undefined = undefined,
+  Q extends z.ZodObject | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(operation: Operation<P, Q, B>): Operation<P, Q, B> {
   return operation;
 }
 
@@ -156,7 +162,8 @@ export function mountOperations(app: Hono<AppEnv>, operations: readonly AnyOpera
   for (const operation of operations) {
     const get = operation.method === 'HEAD' ? operations.find((o) => o.method === 'GET' && o.path === operation.path) : undefined;
     if (get) {
-      if (get.access !== operation.access || get.params !== operation.params) throw new Error(`HEAD ${operation.path} must share its GET route's access and params`);
+      if (get.access !== operation.access || get.params !== operation.params)
+        throw new Error(`HEAD ${operation.path} must share its GET route's access and params`);
       continue;
     }
     const head = operation.method === 'GET' ? operations.find((o) => o.method === 'HEAD' && o.path === operation.path) : undefined;

@@ -24,10 +24,7 @@ export function requestTimeout(ms: number) {
     c.set('deadline', Date.now() + ms);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new UnavailableError(`The request did not finish within ${ms} ms; it was cancelled.`).withReason('request_timeout')),
-        ms,
-      );
+      timer = setTimeout(() => reject(new UnavailableError(`The request did not finish within ${ms} ms; it was cancelled.`).withReason('request_timeout')), ms);
     });
     try {
       await Promise.race([next(), expired]);

@@ -15,7 +15,7 @@ function isSecret(key: string): boolean {
 export function redact(fields: Record<string, unknown>, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key in fields) {
-    if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
+    if (!Object.hasOwn(fields, key)) continue;
     const value = fields[key];
     if (isSecret(key)) out[key] = '[redacted]';
     else if (value && typeof value === 'object' && !Array.isArray(value) && depth < 4) out[key] = redact(value as Record<string, unknown>, depth + 1);

@@ -19,8 +19,16 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
   const purged = registry.register(new Counter('vault_purged_entries_total', 'Entries purged by method (manual and swept).'));
   let lastSweep = 0;
   registry.register(new Gauge('vault_last_sweep_timestamp_seconds', 'End of the last successful sweep run by this process (0: none yet).', () => lastSweep));
-  const auditFailures = registry.register(new Counter('vault_audit_write_failures_total', 'Requests refused (503) because their access-log row could not be written.'));
-  registry.register(new Gauge('vault_db_transactions_in_flight', 'Database transactions open in this process (writes and budgeted reads; one-statement reads hold a connection only for their statement).', () => options.transactionsInFlight?.() ?? 0));
+  const auditFailures = registry.register(
+    new Counter('vault_audit_write_failures_total', 'Requests refused (503) because their access-log row could not be written.'),
+  );
+  registry.register(
+    new Gauge(
+      'vault_db_transactions_in_flight',
+      'Database transactions open in this process (writes and budgeted reads; one-statement reads hold a connection only for their statement).',
+      () => options.transactionsInFlight?.() ?? 0,
+    ),
+  );
   registry.register(new Gauge('vault_db_pool_size', 'Configured database pool size.', () => options.poolSize ?? 1));
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();

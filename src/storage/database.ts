@@ -6,7 +6,7 @@ import { lockDataDir, tightenDataDir, type DataDirLock } from './data-dir';
 
 export type VaultSchema = typeof schema;
 /** One handle type for both drivers; a transaction is also a `Db`, so repositories take either. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: Drizzle's relational config differs between the two drivers' handles
 export type Db = PgDatabase<PgQueryResultHKT, VaultSchema, any>;
 export type Driver = 'postgres' | 'pglite';
 
@@ -57,8 +57,7 @@ function alwaysPrepared(client: PostgresClient): PostgresClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop === 'unsafe') {
-        return (query: string, params?: unknown[], options?: Record<string, unknown>) =>
-          target.unsafe(query, params as never, { ...options, prepare: true });
+        return (query: string, params?: unknown[], options?: Record<string, unknown>) => target.unsafe(query, params as never, { ...options, prepare: true });
       }
       if (prop === 'begin') {
         return (...args: unknown[]) => {

@@ -81,7 +81,10 @@ export async function overwriteEntry(tx: Db, id: number, values: NewEntry): Prom
 export async function consumeRetrieval(tx: Db, spend: { id: number; etag: string; max: number; now: Date }): Promise<'spent' | 'exhausted' | 'changed'> {
   const same = `id = $1 and etag = $2 and purged_at is null and expires_at > $3 and ${WITHIN_RETENTION_MAXIMUM}`;
   const params = [spend.id, spend.etag, spend.now.toISOString()];
-  const spent = await preparedRows(tx, `update vault.entries set retrieval_count = retrieval_count + 1 where ${same} and retrieval_count < $4 returning id`, [...params, spend.max]);
+  const spent = await preparedRows(tx, `update vault.entries set retrieval_count = retrieval_count + 1 where ${same} and retrieval_count < $4 returning id`, [
+    ...params,
+    spend.max,
+  ]);
   if (spent.length === 1) return 'spent';
   const still = await preparedRows(tx, `select 1 from vault.entries where ${same}`, params);
   return still.length === 1 ? 'exhausted' : 'changed';

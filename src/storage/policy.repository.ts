@@ -40,7 +40,10 @@ export async function upsertRetentionPolicy(tx: Db, policy: RetentionPolicy, now
   const values = { ...policy, updatedAt: now };
   const rows = existing[0]
     ? await tx.update(retentionPolicies).set(values).where(eq(retentionPolicies.purpose, policy.purpose)).returning()
-    : await tx.insert(retentionPolicies).values({ ...values, createdAt: now }).returning();
+    : await tx
+        .insert(retentionPolicies)
+        .values({ ...values, createdAt: now })
+        .returning();
   return { created: !existing[0], policy: toRetention(rows[0]!) };
 }
 

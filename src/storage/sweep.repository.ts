@@ -4,7 +4,10 @@ import { queryRows } from './raw';
 import { sweepRuns, type SweepCounts, type SweepRunRow } from './schema/index';
 
 export async function startSweepRun(db: Db, run: { startedAt: Date; trigger: string; actorApp: string }): Promise<number> {
-  const rows = await db.insert(sweepRuns).values({ ...run, status: 'running' }).returning({ id: sweepRuns.id });
+  const rows = await db
+    .insert(sweepRuns)
+    .values({ ...run, status: 'running' })
+    .returning({ id: sweepRuns.id });
   return rows[0]!.id;
 }
 

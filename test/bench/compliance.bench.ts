@@ -86,7 +86,9 @@ it(`builds the compliance report over ${N} entries and ${M} access-log rows (${d
       select ${at}::timestamptz - make_interval(days => 91 - g), ${at}::timestamptz - make_interval(days => 91 - g) + interval '40 seconds',
              'schedule', 'system:sweeper', 'succeeded', 1111, '{"card":{"physical-delete":1111}}'
         from generate_series(1, 90) g`);
-    await db.execute(sql`insert into vault.audit_verifications (verified_at, status, rows_checked, report) values (${at}::timestamptz - interval '1 hour', 'intact', ${M}::bigint, '{}')`);
+    await db.execute(
+      sql`insert into vault.audit_verifications (verified_at, status, rows_checked, report) values (${at}::timestamptz - interval '1 hour', 'intact', ${M}::bigint, '{}')`,
+    );
     await db.execute(sql`insert into vault.audit_seals (log, seal_no, sealed_at, first_id, last_id, row_count, covered, covered_total, digests, prev_hash, hash)
       select 'access_log', g, ${at}::timestamptz - make_interval(hours => 11 - g), (g - 1) * 100000 + 1, g * 100000, 100000,
              int8multirange(int8range((g - 1) * 100000 + 1, g * 100000 + 1)), int8multirange(int8range(1, g * 100000 + 1)), ''::bytea, 'h' || (g - 1), 'h' || g

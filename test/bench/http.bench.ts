@@ -71,7 +71,13 @@ async function startVault(dir: string, env: Record<string, string>): Promise<{ p
   // As the image runs it (Containerfile ENTRYPOINT).
   const proc = spawn(process.execPath, ['--max-semi-space-size=4', 'server.mjs'], {
     cwd: dir,
-    env: { PATH: process.env.PATH, VSQL_VAULT_API_KEY: KEY, VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}`, VSQL_VAULT_PURGE_SWEEP_INTERVAL_HOURS: '1000', ...env },
+    env: {
+      PATH: process.env.PATH,
+      VSQL_VAULT_API_KEY: KEY,
+      VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}`,
+      VSQL_VAULT_PURGE_SWEEP_INTERVAL_HOURS: '1000',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -88,9 +94,13 @@ async function startVault(dir: string, env: Record<string, string>): Promise<{ p
 }
 
 function load(base: string, op: string, connections: number) {
-  const out = execFileSync(process.execPath, [join(root, 'test/bench/loader.mjs'), JSON.stringify({ base, key: KEY, op, connections, seconds: SECONDS, entries: ENTRIES })], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    process.execPath,
+    [join(root, 'test/bench/loader.mjs'), JSON.stringify({ base, key: KEY, op, connections, seconds: SECONDS, entries: ENTRIES })],
+    {
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(out) as { rps: number; p50_ms: number; p99_ms: number; errors: number; statuses: Record<string, number>; loader_cpu_ms: number };
 }
 
@@ -101,7 +111,10 @@ function load(base: string, op: string, connections: number) {
  * of a GET is a literal here, where the vault sends it as a parameter.
  */
 function pgbenchStatement(text: string, params: string[]): string {
-  return `${text.replace(/\$(\d+)/g, (_, n: string) => `(${params[Number(n) - 1]})`).replace(/\s+/g, ' ').trim()};`;
+  return `${text
+    .replace(/\$(\d+)/g, (_, n: string) => `(${params[Number(n) - 1]})`)
+    .replace(/\s+/g, ' ')
+    .trim()};`;
 }
 const lit = (value: string) => `'${value.replace(/'/g, "''")}'`;
 const CALLER = ["'admin'", 'null', "'api_key'", "'127.0.0.1'"];
@@ -115,7 +128,24 @@ function pgbenchStore(clients: number): string {
   // Fresh keys (the vault's store of a new key inserts): per cell and client, from a range that never repeats in practice.
   const key = `'pgb-${clients}-' || :client_id || '-' || :id`;
   const value = lit(`vault-v1-AES256-GCM-keyid=7-${'Q'.repeat(120)}`);
-  const entry = ["'card'", key, value, 'null', "'kms/card-key-v7'", 'null', 'null', "'owner-only'", "'admin'", 'null', 'md5(random()::text)', '0', 'now()', 'now()', "now() + interval '365 days'", 'null'];
+  const entry = [
+    "'card'",
+    key,
+    value,
+    'null',
+    "'kms/card-key-v7'",
+    'null',
+    'null',
+    "'owner-only'",
+    "'admin'",
+    'null',
+    'md5(random()::text)',
+    '0',
+    'now()',
+    'now()',
+    "now() + interval '365 days'",
+    'null',
+  ];
   const audit = ['now()', 'md5(random()::text)', "'store'", "'card'", key, ...CALLER, 'true', '201', 'null'];
   return [
     '\\set id random(1, 1000000000000000)',
@@ -136,7 +166,26 @@ function pgbench(url: URL, script: string, clients: number): { tps: number; late
   try {
     const out = execFileSync(
       'pgbench',
-      ['-n', '-M', 'prepared', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS), '-f', file, '-h', url.hostname, '-p', url.port || '5432', '-U', url.username || 'postgres', url.pathname.slice(1)],
+      [
+        '-n',
+        '-M',
+        'prepared',
+        '-c',
+        String(clients),
+        '-j',
+        String(Math.min(clients, 2)),
+        '-T',
+        String(SECONDS),
+        '-f',
+        file,
+        '-h',
+        url.hostname,
+        '-p',
+        url.port || '5432',
+        '-U',
+        url.username || 'postgres',
+        url.pathname.slice(1),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
@@ -185,7 +234,11 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     const policies = await db.unsafe<{ name: string; rules: PolicyRules; digest: string }[]>(
       `select name, rules, encode(sha256(convert_to(rules::text, 'UTF8')), 'hex') as digest from vault.access_policies`,
     );
-    const verdicts = retrieveVerdicts(new Map(policies.map((p) => [p.name, { rules: p.rules, digest: p.digest }])), { kind: 'principal', app: 'admin', roles: ['admin'], method: 'api_key' }, 'card');
+    const verdicts = retrieveVerdicts(
+      new Map(policies.map((p) => [p.name, { rules: p.rules, digest: p.digest }])),
+      { kind: 'principal', app: 'admin', roles: ['admin'], method: 'api_key' },
+      'card',
+    );
     const floorTps = new Map<string, number>();
     const vaultGetRps = new Map<number, number>();
     const floors: Record<string, (clients: number) => string> = {
@@ -194,8 +247,23 @@ it('HTTP load against the vault and the pgbench floor', async () => {
       put: (clients) => pgbenchStore(clients),
     };
 
-    lines.push(`vault (PostgreSQL 15, ${ENTRIES} entries, ${SECONDS} s per cell, loader in its own process; CPU in µs per request, pgbench's per transaction, its own included)`);
-    row('op', 'conns', 'vault req/s', 'p50 ms', 'p99 ms', 'vault CPU', 'loader CPU', 'rest CPU', 'pgbench tps (same SQL)', 'pgbench latency ms', 'machine CPU (pgbench)', 'vault / floor');
+    lines.push(
+      `vault (PostgreSQL 15, ${ENTRIES} entries, ${SECONDS} s per cell, loader in its own process; CPU in µs per request, pgbench's per transaction, its own included)`,
+    );
+    row(
+      'op',
+      'conns',
+      'vault req/s',
+      'p50 ms',
+      'p99 ms',
+      'vault CPU',
+      'loader CPU',
+      'rest CPU',
+      'pgbench tps (same SQL)',
+      'pgbench latency ms',
+      'machine CPU (pgbench)',
+      'vault / floor',
+    );
     row('---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---');
     for (const op of OPS) {
       for (const c of CONNS) {
@@ -207,7 +275,9 @@ it('HTTP load against the vault and the pgbench floor', async () => {
         const floorMachine = machineBusyMs() - floorBefore;
         if (floor) floorTps.set(`${op} ${c}`, floor.tps);
         if (op === 'get') vaultGetRps.set(c, r.rps);
-        const ok = Object.entries(r.statuses).filter(([s]) => s.startsWith('2')).reduce((n, [, v]) => n + v, 0);
+        const ok = Object.entries(r.statuses)
+          .filter(([s]) => s.startsWith('2'))
+          .reduce((n, [, v]) => n + v, 0);
         const bad = Object.entries(r.statuses).filter(([s]) => !s.startsWith('2'));
         // CPU is counted over the whole run (warm-up included): requests ≈ rate × seconds.
         const perRequest = (ms: number) => Math.round((ms * 1000) / (r.rps * SECONDS));
@@ -231,7 +301,9 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     }
     const rssPeak = rssKb(pid, 'VmHWM');
     lines.push(`vault RSS: idle ${(rssIdle / 1024).toFixed(0)} MB, peak under load ${(rssPeak / 1024).toFixed(0)} MB`);
-    lines.push(`start to healthy: ${firstStart.toFixed(0)} ms on an empty database (migrations included), ${vault.coldStartMs.toFixed(0)} ms on a migrated one`);
+    lines.push(
+      `start to healthy: ${firstStart.toFixed(0)} ms on an empty database (migrations included), ${vault.coldStartMs.toFixed(0)} ms on a migrated one`,
+    );
     vault.proc.kill('SIGTERM');
     await new Promise((r) => vault.proc.once('exit', r));
 

@@ -15,7 +15,7 @@ const statuses = {};
 let errors = 0;
 const deadline = Date.now() + o.seconds * 1000;
 const warmupEnd = Date.now() + (o.warmupSeconds ?? 1) * 1000;
-const value = JSON.stringify({ encrypted_value: 'vault:v1:AES256-GCM:keyid=7:' + 'Q'.repeat(120), key_ref: 'kms:card-key-v7' });
+const value = JSON.stringify({ encrypted_value: `vault:v1:AES256-GCM:keyid=7:${'Q'.repeat(120)}`, key_ref: 'kms:card-key-v7' });
 const host = `${url.hostname}:${url.port}`;
 let putCounter = 0;
 
@@ -47,7 +47,7 @@ function connection() {
     const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
     let buffered = Buffer.alloc(0);
     let started = 0;
-    let isHead = o.op === 'head';
+    const isHead = o.op === 'head';
     const send = () => {
       if (Date.now() >= deadline) {
         socket.end();

@@ -13,9 +13,13 @@ let n = 0;
 
 createServer(async (req, res) => {
   const id = req.url.slice('/vault/card/'.length);
-  const [row] = await sql.unsafe(o.sql, ['card', id, o.verdicts, 'admin', new Date().toISOString(), 'retrieve', `min-${process.pid}-${n++}`, null, 'api_key', '127.0.0.1'], {
-    prepare: true,
-  });
+  const [row] = await sql.unsafe(
+    o.sql,
+    ['card', id, o.verdicts, 'admin', new Date().toISOString(), 'retrieve', `min-${process.pid}-${n++}`, null, 'api_key', '127.0.0.1'],
+    {
+      prepare: true,
+    },
+  );
   const body = JSON.stringify(row);
   res.writeHead(row?.status ?? 500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);

@@ -35,7 +35,12 @@ function summarise(profile: CpuProfile, bundle: string[]) {
   const moduleAt = (line: number) => {
     let found = 'bundle';
     for (const [start, name] of starts) if (start <= line) found = name;
-    return found.startsWith('node_modules/') ? found.split('/').slice(1, found.split('/')[1]!.startsWith('@') ? 3 : 2).join('/') : found;
+    return found.startsWith('node_modules/')
+      ? found
+          .split('/')
+          .slice(1, found.split('/')[1]!.startsWith('@') ? 3 : 2)
+          .join('/')
+      : found;
   };
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfTime = new Map<number, number>();
@@ -103,9 +108,13 @@ it('CPU profile of the vault under load', async () => {
         }
         await new Promise((r) => setTimeout(r, 20));
       }
-      const out = execFileSync(process.execPath, [join(root, 'test/bench/loader.mjs'), JSON.stringify({ base, key: KEY, op, connections: CONNS, seconds: SECONDS, entries: ENTRIES })], {
-        encoding: 'utf8',
-      });
+      const out = execFileSync(
+        process.execPath,
+        [join(root, 'test/bench/loader.mjs'), JSON.stringify({ base, key: KEY, op, connections: CONNS, seconds: SECONDS, entries: ENTRIES })],
+        {
+          encoding: 'utf8',
+        },
+      );
       vault.kill('SIGTERM');
       await new Promise((r) => vault.once('exit', r));
       const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'))!;

@@ -36,9 +36,9 @@ it(`seals and verifies ${N} access-log rows`, async () => {
     console.log(
       [
         `seal bench (postgres, ${N} access-log rows, ${seals.length} seal(s))`,
-        `  seal ${(sealMs / 1000).toFixed(2)} s = ${((sealMs / N) * 100_000 / 1000).toFixed(2)} s per 100 000 rows`,
+        `  seal ${(sealMs / 1000).toFixed(2)} s = ${(((sealMs / N) * 100_000) / 1000).toFixed(2)} s per 100 000 rows`,
         `  verify ${(verifyMs / 1000).toFixed(2)} s`,
-        `  audit_seals size ${((size?.bytes ?? 0) / 1024 / 1024).toFixed(1)} MB (${(((size?.bytes ?? 0) / N)).toFixed(1)} bytes per row)`,
+        `  audit_seals size ${((size?.bytes ?? 0) / 1024 / 1024).toFixed(1)} MB (${((size?.bytes ?? 0) / N).toFixed(1)} bytes per row)`,
       ].join('\n'),
     );
   } finally {

@@ -104,13 +104,22 @@ it(`soaks the vault for ${SECONDS} s with mixed load`, async () => {
           const expires = Math.random() < 0.1 ? { expires_at: new Date(Date.now() + 3000).toISOString() } : {};
           const a = await call(base, 'PUT', `/vault/${purpose}/${id}`, {
             key: ADMIN_KEY,
-            body: { encrypted_value: `vault:v1:${id}:${'c'.repeat(200 + (seq % 800))}`, key_ref: 'kms:soak-1', metadata: { w, n: seq }, access_policy: 'open-retrieve', ...expires },
+            body: {
+              encrypted_value: `vault:v1:${id}:${'c'.repeat(200 + (seq % 800))}`,
+              key_ref: 'kms:soak-1',
+              metadata: { w, n: seq },
+              access_policy: 'open-retrieve',
+              ...expires,
+            },
           });
           note('create', a);
           if (a.status === 201) live.push({ purpose, id, etag: a.etag! });
         } else if (r < 0.4) {
           const e = pick()!;
-          const a = await call(base, 'PUT', `/vault/${e.purpose}/${e.id}`, { key: ADMIN_KEY, body: { encrypted_value: `replaced-${seq++}`, access_policy: 'open-retrieve' } });
+          const a = await call(base, 'PUT', `/vault/${e.purpose}/${e.id}`, {
+            key: ADMIN_KEY,
+            body: { encrypted_value: `replaced-${seq++}`, access_policy: 'open-retrieve' },
+          });
           // A replace of an entry whose short expiry just passed creates anew (201), which is fine too.
           note(a.status === 201 ? 'create' : 'replace', a);
           if (a.etag) e.etag = a.etag;
@@ -171,7 +180,8 @@ it(`soaks the vault for ${SECONDS} s with mixed load`, async () => {
         `  vault still running: ${vault.proc.exitCode === null}`,
       ].join('\n'),
     );
-    if (errorTotal > 0 || vault.proc.exitCode !== null) throw new Error(`soak saw ${errorTotal} errors; vault exit ${vault.proc.exitCode}\n${vault.output().slice(-3000)}`);
+    if (errorTotal > 0 || vault.proc.exitCode !== null)
+      throw new Error(`soak saw ${errorTotal} errors; vault exit ${vault.proc.exitCode}\n${vault.output().slice(-3000)}`);
   } finally {
     await vault?.kill('SIGTERM');
     await dropDb?.();

@@ -56,7 +56,18 @@ it(`sweeps ${N} expired entries (${driver})`, async () => {
     const { createReceiptSigner } = await import('../../src/domain/purge-receipt');
     const signer = SIGN ? createReceiptSigner(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()) : undefined;
     const start = performance.now();
-    const result = await runSweep({ db: database.db, clock, logger: silentLogger, purgeProofHash: true, batchSize: BATCH, concurrency: CONCURRENCY, ...(signer && { receiptSigner: signer }) }, { kind: 'api', actorApp: 'bench' });
+    const result = await runSweep(
+      {
+        db: database.db,
+        clock,
+        logger: silentLogger,
+        purgeProofHash: true,
+        batchSize: BATCH,
+        concurrency: CONCURRENCY,
+        ...(signer && { receiptSigner: signer }),
+      },
+      { kind: 'api', actorApp: 'bench' },
+    );
     const ms = performance.now() - start;
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);

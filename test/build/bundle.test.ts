@@ -151,7 +151,10 @@ describe('the bundle in dist/ runs alone', () => {
     const report = JSON.parse(verify) as { status: string; logs: { log: string; rows_checked: number }[] };
     expect(report.status).toBe('intact');
     expect(report.logs.find((l) => l.log === 'access_log')!.rows_checked).toBeGreaterThanOrEqual(5);
-    const lines = out.trim().split('\n').filter((l) => l.startsWith('{'));
+    const lines = out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(out).not.toContain('opaque-ciphertext-bytes');
     expect(out).not.toContain('bundle-test-key');
@@ -162,7 +165,13 @@ describe('the bundle in dist/ runs alone', () => {
     const body = JSON.stringify({ encrypted_value: 'slow-upload-ciphertext' });
     const response = new Promise<{ status: number }>((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port, method: 'PUT', path: '/vault/card/slow-1', headers: { 'X-Vault-Key': 'bundle-test-key', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: '/vault/card/slow-1',
+          headers: { 'X-Vault-Key': 'bundle-test-key', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
@@ -183,7 +192,13 @@ describe('the bundle in dist/ runs alone', () => {
 
   it('a second signal during the drain exits 1 at once', async () => {
     const { proc, port } = await start();
-    const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: '/vault/card/slow-2', headers: { 'X-Vault-Key': 'bundle-test-key', 'Content-Type': 'application/json', 'Content-Length': 100 } });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      method: 'PUT',
+      path: '/vault/card/slow-2',
+      headers: { 'X-Vault-Key': 'bundle-test-key', 'Content-Type': 'application/json', 'Content-Length': 100 },
+    });
     req.on('error', () => {});
     req.write('{"encrypted_value":');
     await new Promise((r) => setTimeout(r, 300));
@@ -197,7 +212,12 @@ describe('the bundle in dist/ runs alone', () => {
   it('start-up failures exit non-zero with one clear line', () => {
     const run = (env: Record<string, string>) => {
       try {
-        execFileSync(process.execPath, ['server.mjs'], { cwd: dir, encoding: 'utf8', stdio: 'pipe', env: { PATH: process.env.PATH, VSQL_VAULT_API_KEY: 'k', ...env } });
+        execFileSync(process.execPath, ['server.mjs'], {
+          cwd: dir,
+          encoding: 'utf8',
+          stdio: 'pipe',
+          env: { PATH: process.env.PATH, VSQL_VAULT_API_KEY: 'k', ...env },
+        });
         return { status: 0, stderr: '' };
       } catch (error) {
         return error as { status: number; stderr: string };
@@ -222,7 +242,11 @@ describe('the bundle in dist/ runs alone', () => {
     const launch = async () => {
       const port = await freePort();
       let text = '';
-      const proc = spawn(process.execPath, ['server.mjs'], { cwd: dir, env: { ...env, VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, ['server.mjs'], {
+        cwd: dir,
+        env: { ...env, VSQL_VAULT_SERVER_LISTEN_ADDR: `127.0.0.1:${port}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       proc.stdout!.on('data', (d) => (text += d));
       proc.stderr!.on('data', (d) => (text += d));
       return { proc, base: `http://127.0.0.1:${port}`, output: () => text };
@@ -230,8 +254,12 @@ describe('the bundle in dist/ runs alone', () => {
     const first = await launch();
     await waitHealthy(first.base, first.proc, first.output);
     const headers = { 'X-Vault-Key': 'lock-test-key', 'Content-Type': 'application/json' };
-    expect((await fetch(`${first.base}/admin/retention-policies/card`, { method: 'PUT', headers, body: JSON.stringify({ max_retention_days: 30 }) })).status).toBe(201);
-    expect((await fetch(`${first.base}/vault/card/lock-1`, { method: 'PUT', headers, body: JSON.stringify({ encrypted_value: 'kept-across-restart' }) })).status).toBe(201);
+    expect(
+      (await fetch(`${first.base}/admin/retention-policies/card`, { method: 'PUT', headers, body: JSON.stringify({ max_retention_days: 30 }) })).status,
+    ).toBe(201);
+    expect(
+      (await fetch(`${first.base}/vault/card/lock-1`, { method: 'PUT', headers, body: JSON.stringify({ encrypted_value: 'kept-across-restart' }) })).status,
+    ).toBe(201);
 
     const second = await launch();
     expect(await exitOf(second.proc)).not.toBe(0);

@@ -38,7 +38,12 @@ jwt_client_id = "payment-service"
 `,
     );
     const config = loadConfig({ path, env: { VSQL_VAULT_AUTH_JWT_AUDIENCE: 'other-aud' } });
-    expect(config.auth.jwt).toMatchObject({ issuer: 'https://idp.example/', audience: 'other-aud', algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'], clock_tolerance_seconds: 30 });
+    expect(config.auth.jwt).toMatchObject({
+      issuer: 'https://idp.example/',
+      audience: 'other-aud',
+      algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      clock_tolerance_seconds: 30,
+    });
     expect(config.auth.jwt!.max_token_lifetime_seconds).toBe(3600);
     expect(config.auth.apps).toEqual([
       { name: 'ledger', mtls_id: 'spiffe://example.org/ns/pay/sa/ledger', roles: [], purposes: ['card'] },

@@ -81,7 +81,10 @@ describe('loadConfig()', () => {
   });
 
   it('accepts the implemented keys the §8 example leaves commented out (pool_max, schedule)', () => {
-    const text = DESIGN_EXAMPLE.replace('# pool_max (VibeSQL', 'pool_max = 8 # (VibeSQL').replace('sweep_interval_hours = 24  # or schedule', 'schedule = "0 4 * * *" # or schedule');
+    const text = DESIGN_EXAMPLE.replace('# pool_max (VibeSQL', 'pool_max = 8 # (VibeSQL').replace(
+      'sweep_interval_hours = 24  # or schedule',
+      'schedule = "0 4 * * *" # or schedule',
+    );
     const config = loadConfig({ path: tomlFile(text), env: {} });
     expect(config.storage.pool_max).toBe(8);
     expect(config.purge.schedule).toBe('0 4 * * *');
@@ -186,7 +189,9 @@ describe('loadConfig()', () => {
     });
 
     it('a cron schedule and an IPv6 listen address stay strings', () => {
-      const config = loadConfig({ env: { VSQL_VAULT_PURGE_SCHEDULE: '0 4 * * *', VSQL_VAULT_SERVER_LISTEN_ADDR: '[::1]:8443', VSQL_VAULT_LOG_LEVEL: 'debug' } });
+      const config = loadConfig({
+        env: { VSQL_VAULT_PURGE_SCHEDULE: '0 4 * * *', VSQL_VAULT_SERVER_LISTEN_ADDR: '[::1]:8443', VSQL_VAULT_LOG_LEVEL: 'debug' },
+      });
       expect(config.purge.schedule).toBe('0 4 * * *');
       expect(config.server.listen_addr).toBe('[::1]:8443');
       expect(config.log.level).toBe('debug');

@@ -88,7 +88,9 @@ describe('purgeProof()', () => {
     const base = buildPurgeRecord(entry, 'crypto-shred', 'r', PURGED_AT);
     const proof = purgeProof(canonicalJson(base));
     expect(purgeProof(canonicalJson({ ...base, external_id: 'payment-12346' }))).not.toBe(proof);
-    expect(purgeProof(canonicalJson(buildPurgeRecord({ ...entry, encryptedValue: `${entry.encryptedValue}x` }, 'crypto-shred', 'r', PURGED_AT)))).not.toBe(proof);
+    expect(purgeProof(canonicalJson(buildPurgeRecord({ ...entry, encryptedValue: `${entry.encryptedValue}x` }, 'crypto-shred', 'r', PURGED_AT)))).not.toBe(
+      proof,
+    );
     expect(purgeProof(canonicalJson(buildPurgeRecord(entry, 'physical-delete', 'r', PURGED_AT)))).not.toBe(proof);
   });
 

@@ -1,18 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  ADMIN_KEY,
-  call,
-  destroyWorkDir,
-  initCluster,
-  makeWorkDir,
-  must,
-  sleep,
-  startVault,
-  type Answer,
-  type Cluster,
-  type VaultProcess,
-} from './harness';
+import { ADMIN_KEY, call, destroyWorkDir, initCluster, makeWorkDir, must, sleep, startVault, type Answer, type Cluster, type VaultProcess } from './harness';
 
 const dist = inject('faultDist');
 const DELETE_N = 15_000;
@@ -53,7 +41,10 @@ describe.skipIf(!dist || !inject('faultPostgres'))('kill -9 during a sweep and d
     await must(v.base, 'PUT', '/admin/retention-policies/burst', { max_retention_days: 30 });
     sql = postgres(cluster.url('vault'), { max: 2, onnotice: () => {} });
     // 20 000 entries already expired, loaded straight into the vault's database.
-    for (const [purpose, n] of [['crash-del', DELETE_N], ['crash-shred', SHRED_N]] as const) {
+    for (const [purpose, n] of [
+      ['crash-del', DELETE_N],
+      ['crash-shred', SHRED_N],
+    ] as const) {
       await sql.unsafe(
         `insert into vault.entries (purpose, external_id, encrypted_value, key_ref, access_policy, owner_app, etag, created_at, updated_at, expires_at)
          select $1, 'e-' || g, 'vault:v1:ct-' || md5(g::text), 'kms:key-7', 'owner-only', 'loader', md5($1 || g), now() - interval '2 days',
@@ -153,7 +144,9 @@ describe.skipIf(!dist || !inject('faultPostgres'))('kill -9 during a sweep and d
     const runs = await sql!<{ id: number; status: string; finished_at: Date | null; purged_total: number; logged: number }[]>`
       select r.id, r.status, r.finished_at, r.purged_total, (select count(*)::int from vault.purge_log l where l.sweep_run_id = r.id) as logged
         from vault.sweep_runs r order by r.id`;
-    console.log(`crash: sweep runs after the kills: ${runs.map((r) => `#${r.id} ${r.status} purged_total=${r.purged_total} purge-log rows=${r.logged}`).join(', ')}`);
+    console.log(
+      `crash: sweep runs after the kills: ${runs.map((r) => `#${r.id} ${r.status} purged_total=${r.purged_total} purge-log rows=${r.logged}`).join(', ')}`,
+    );
     expect(purgedSoFar(s)).toBeGreaterThan(0);
     expect(purgedSoFar(s)).toBeLessThan(TOTAL); // the kills did land inside the work
   });
@@ -188,16 +181,22 @@ describe.skipIf(!dist || !inject('faultPostgres'))('kill -9 during a sweep and d
     await Promise.all(writers);
 
     const rows = new Map(
-      (await sql!<{ external_id: string; encrypted_value: string; seq: number | null }[]>`
-        select external_id, encrypted_value, (metadata->>'seq')::int as seq from vault.entries where purpose = 'burst'`).map((r) => [r.external_id, r]),
+      (
+        await sql!<{ external_id: string; encrypted_value: string; seq: number | null }[]>`
+        select external_id, encrypted_value, (metadata->>'seq')::int as seq from vault.entries where purpose = 'burst'`
+      ).map((r) => [r.external_id, r]),
     );
     const audits = new Map(
-      (await sql!<{ external_id: string; n: number }[]>`
-        select external_id, count(*)::int as n from vault.access_log where purpose = 'burst' and operation = 'store' and granted group by 1`).map((r) => [r.external_id, r.n]),
+      (
+        await sql!<{ external_id: string; n: number }[]>`
+        select external_id, count(*)::int as n from vault.access_log where purpose = 'burst' and operation = 'store' and granted group by 1`
+      ).map((r) => [r.external_id, r.n]),
     );
     const acked = answers.filter((x) => x.a.status === 201 || x.a.status === 200);
     const cut = answers.filter((x) => x.a.status === 0);
-    console.log(`crash: burst of ${answers.length} stores (${acked.length} acknowledged, ${cut.length} cut off by SIGKILL (${code})); ${rows.size} entries, ${[...audits.values()].reduce((a, b) => a + b, 0)} granted store rows`);
+    console.log(
+      `crash: burst of ${answers.length} stores (${acked.length} acknowledged, ${cut.length} cut off by SIGKILL (${code})); ${rows.size} entries, ${[...audits.values()].reduce((a, b) => a + b, 0)} granted store rows`,
+    );
     expect(acked.length).toBeGreaterThan(50);
     expect(answers.filter((x) => ![0, 200, 201].includes(x.a.status)).map((x) => `${x.id}: ${x.a.status} ${x.a.text.slice(0, 120)}`)).toEqual([]);
 

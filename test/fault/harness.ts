@@ -133,7 +133,7 @@ function baseSettings(workDir: string, port: number): string[] {
     'fsync = off', // the faults here are process faults, not power loss; the vault is killed, not the disk
     'full_page_writes = off',
     'log_min_messages = warning',
-    'log_line_prefix = \'%m [%p] \'',
+    "log_line_prefix = '%m [%p] '",
   ];
 }
 
@@ -150,7 +150,25 @@ export async function initCluster(workDir: string, name: string, port?: number):
 export async function initStandby(workDir: string, primary: Cluster, name: string, port?: number): Promise<Cluster> {
   const p = port ?? (await freePort());
   const handle = clusterHandle(workDir, name, p);
-  await pg('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', handle.dataDir, '-R', '-X', 'stream', '-C', '-S', name, '-c', 'fast', '--no-sync']);
+  await pg('pg_basebackup', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(primary.port),
+    '-U',
+    'postgres',
+    '-D',
+    handle.dataDir,
+    '-R',
+    '-X',
+    'stream',
+    '-C',
+    '-S',
+    name,
+    '-c',
+    'fast',
+    '--no-sync',
+  ]);
   // -R wrote standby.signal and primary_conninfo; name the walreceiver so synchronous_standby_names can list it.
   const auto = join(handle.dataDir, 'postgresql.auto.conf');
   writeFileSync(auto, readFileSync(auto, 'utf8').replace(/primary_conninfo = '/, `primary_conninfo = 'application_name=${name} `));
@@ -282,7 +300,8 @@ export async function startVault(distDir: string, workDir: string, env: Record<s
 export async function waitHealthy(vault: VaultProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (vault.proc.exitCode !== null || vault.proc.signalCode !== null) throw new Error(`vault exited (${vault.proc.exitCode ?? vault.proc.signalCode}): ${vault.output()}`);
+    if (vault.proc.exitCode !== null || vault.proc.signalCode !== null)
+      throw new Error(`vault exited (${vault.proc.exitCode ?? vault.proc.signalCode}): ${vault.output()}`);
     const res = await call(vault.base, 'GET', '/health', { timeoutMs: 3000 });
     if (res.status === 200) return;
     await sleep(150);
@@ -324,7 +343,15 @@ export async function call(
     });
     const text = method === 'HEAD' ? '' : await res.text();
     const endedAt = performance.now();
-    return { status: res.status, ms: endedAt - startedAt, contentType: res.headers.get('content-type') ?? '', etag: res.headers.get('etag'), text, startedAt, endedAt };
+    return {
+      status: res.status,
+      ms: endedAt - startedAt,
+      contentType: res.headers.get('content-type') ?? '',
+      etag: res.headers.get('etag'),
+      text,
+      startedAt,
+      endedAt,
+    };
   } catch (error) {
     const endedAt = performance.now();
     const e = error as Error & { cause?: { code?: string } };

@@ -26,7 +26,12 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
   const statuses = new Map<number, number>();
   /** Prints how many generated requests reached the app and what it answered (skipped ones never left). */
   const tally = (label: string) => {
-    console.log(`hostile ${label}: ${sentCount} requests reached the app; statuses ${[...statuses].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}×${v}`).join(' ')}`);
+    console.log(
+      `hostile ${label}: ${sentCount} requests reached the app; statuses ${[...statuses]
+        .sort((a, b) => a[0] - b[0])
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ')}`,
+    );
     sentCount = 0;
     statuses.clear();
   };
@@ -39,7 +44,8 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
   afterAll(() => vault.close());
 
   const entryCount = async () => (await vault.db.query<{ n: number }>('select count(*)::int as n from vault.entries'))[0]!.n;
-  const grantedStores = async () => (await vault.db.query<{ n: number }>(`select count(*)::int as n from vault.access_log where operation = 'store' and granted`))[0]!.n;
+  const grantedStores = async () =>
+    (await vault.db.query<{ n: number }>(`select count(*)::int as n from vault.access_log where operation = 'store' and granted`))[0]!.n;
 
   /**
    * Sends one request through the app's own fetch. Input the platform refuses to even build (an invalid
@@ -87,9 +93,46 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
   const snapshot = async () => ({ entries: await entryCount(), stores: await grantedStores() });
 
   const traversal = fc.constantFrom(
-    '..', '.', '../', '..%2f', '..%2F', '%2e%2e', '%2e%2e%2f', '%2E%2E/', '.%2e', '%2f', '%5c', '..\\', '..;', '..;/', '%00', '%0a', '%0d%0a',
-    '%ff', '%', '%%', '%zz', '%252e%252e', '%c0%ae%c0%ae', '....//', '//', '/./', '~', '*', '?', '#', ' ', '%20', '\u0000', '\u202e', '\ufeff',
-    'card/../../admin/purge/sweep', '..%2f..%2fadmin', 'CON', 'a'.repeat(201), 'a'.repeat(2100),
+    '..',
+    '.',
+    '../',
+    '..%2f',
+    '..%2F',
+    '%2e%2e',
+    '%2e%2e%2f',
+    '%2E%2E/',
+    '.%2e',
+    '%2f',
+    '%5c',
+    '..\\',
+    '..;',
+    '..;/',
+    '%00',
+    '%0a',
+    '%0d%0a',
+    '%ff',
+    '%',
+    '%%',
+    '%zz',
+    '%252e%252e',
+    '%c0%ae%c0%ae',
+    '....//',
+    '//',
+    '/./',
+    '~',
+    '*',
+    '?',
+    '#',
+    ' ',
+    '%20',
+    '\u0000',
+    '\u202e',
+    '\ufeff',
+    'card/../../admin/purge/sweep',
+    '..%2f..%2fadmin',
+    'CON',
+    'a'.repeat(201),
+    'a'.repeat(2100),
   );
   const segment = fc.oneof(
     { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
@@ -114,7 +157,9 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
         fc.oneof(
           fc.tuple(fc.constant('/vault/'), maybeEncoded, fc.constant('/'), maybeEncoded).map((p) => p.join('')),
           fc.tuple(fc.constant('/vault/card/'), maybeEncoded).map((p) => p.join('')),
-          fc.tuple(fc.constantFrom('/', '/admin/', '/vault/', '/compliance/', '/.well-known/'), maybeEncoded, fc.constantFrom('', '/', '/x', '?limit=1')).map((p) => p.join('')),
+          fc
+            .tuple(fc.constantFrom('/', '/admin/', '/vault/', '/compliance/', '/.well-known/'), maybeEncoded, fc.constantFrom('', '/', '/x', '?limit=1'))
+            .map((p) => p.join('')),
         ),
         fc.constantFrom('pay', 'admin'),
         async (method, path, as) => {
@@ -147,7 +192,9 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
   it('headers: very long values, odd preconditions and media types, forged identities', async () => {
     // Header values the platform can carry: tab, printable ASCII and Latin-1 (control characters are
     // refused by fetch before anything is sent, so generating them would only skip runs).
-    const octet = fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, fc.constant(0x09), fc.integer({ min: 0x80, max: 0xff })).map((c) => String.fromCharCode(c));
+    const octet = fc
+      .oneof({ weight: 20, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, fc.constant(0x09), fc.integer({ min: 0x80, max: 0xff }))
+      .map((c) => String.fromCharCode(c));
     const text = (min: number, max: number) => fc.string({ unit: octet, minLength: min, maxLength: max });
     const headerValue = fc.oneof({ weight: 4, arbitrary: text(0, 40) }, { weight: 1, arbitrary: text(1000, 20_000) });
     const header = fc.oneof(
@@ -157,7 +204,15 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
         fc.constant('Content-Type'),
         fc.oneof(
           headerValue,
-          fc.constantFrom('application/json; charset=utf-16', 'APPLICATION/JSON', 'application/jsonx', 'application/json;', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'),
+          fc.constantFrom(
+            'application/json; charset=utf-16',
+            'APPLICATION/JSON',
+            'application/jsonx',
+            'application/json;',
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+          ),
         ),
       ),
       fc.tuple(fc.constant('X-Request-Id'), fc.oneof(headerValue, fc.stringMatching(/^[\w-]{60,70}$/))),
@@ -165,7 +220,13 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
       fc.tuple(fc.constant('X-App'), fc.constantFrom('admin', 'pay', 'system:sweeper')),
       fc.tuple(fc.constant('Accept'), headerValue),
       fc.tuple(fc.constant('X-Custom-Long'), text(5000, 20_000)),
-      fc.tuple(fc.constant('Authorization'), fc.oneof(headerValue.map((v) => `Bearer ${v}`), fc.constantFrom('Bearer', 'Bearer a.b.c', 'Basic YWRtaW46YWRtaW4='))),
+      fc.tuple(
+        fc.constant('Authorization'),
+        fc.oneof(
+          headerValue.map((v) => `Bearer ${v}`),
+          fc.constantFrom('Bearer', 'Bearer a.b.c', 'Basic YWRtaW46YWRtaW4='),
+        ),
+      ),
       fc.tuple(fc.constant('X-Vault-Key'), headerValue),
     );
     await fc.assert(
@@ -193,14 +254,30 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
     tally('headers');
   });
 
-  const wrongType = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.object({ maxDepth: 2 }), fc.string({ maxLength: 20 }));
+  const wrongType = fc.oneof(
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.string(), { maxLength: 3 }),
+    fc.object({ maxDepth: 2 }),
+    fc.string({ maxLength: 20 }),
+  );
   const storeFields = fc.record(
     {
-      encrypted_value: fc.oneof(fc.constant(MARKER), fc.string({ unit: 'binary', maxLength: 50 }).map((s) => `${MARKER}${s}`), wrongType),
+      encrypted_value: fc.oneof(
+        fc.constant(MARKER),
+        fc.string({ unit: 'binary', maxLength: 50 }).map((s) => `${MARKER}${s}`),
+        wrongType,
+      ),
       algorithm_hint: fc.oneof(fc.constant('AES-256-GCM'), wrongType, fc.string({ unit: 'binary', maxLength: 80 })),
       key_ref: fc.oneof(fc.constant('kms:k-1'), wrongType, fc.string({ maxLength: 300 })),
       metadata: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }), wrongType),
-      expires_at: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.constantFrom('2026-13-45T99:99:99Z', 'tomorrow', '2026-06-02T00:00:00', '2026-06-02T00:00:00+25:00'), wrongType),
+      expires_at: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.constantFrom('2026-13-45T99:99:99Z', 'tomorrow', '2026-06-02T00:00:00', '2026-06-02T00:00:00+25:00'),
+        wrongType,
+      ),
       access_policy: fc.oneof(fc.constantFrom('owner-only', 'open-retrieve', 'admin-only', 'no-such-policy', '__proto__', 'Owner-Only'), wrongType),
       fingerprint: fc.oneof(fc.constant('fp-1'), wrongType),
       __proto__: fc.constant({ admin: true }),
@@ -211,11 +288,13 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
   );
   const nestedArray = fc.integer({ min: 1, max: 120_000 }).map((d) => `${'['.repeat(d)}${']'.repeat(d)}`);
   // Nesting inside metadata is capped at 1 000 levels here: deeper is the known bug pinned at the end.
-  const nestedMetadata = fc.tuple(fc.integer({ min: 1, max: 1000 }), fc.boolean()).map(([d, arrays]) =>
-    arrays
-      ? `{"encrypted_value":"${MARKER}","metadata":{"a":${'['.repeat(d)}1${']'.repeat(d)}}}`
-      : `{"encrypted_value":"${MARKER}","metadata":{"a":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`,
-  );
+  const nestedMetadata = fc
+    .tuple(fc.integer({ min: 1, max: 1000 }), fc.boolean())
+    .map(([d, arrays]) =>
+      arrays
+        ? `{"encrypted_value":"${MARKER}","metadata":{"a":${'['.repeat(d)}1${']'.repeat(d)}}}`
+        : `{"encrypted_value":"${MARKER}","metadata":{"a":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`,
+    );
   const huge = fc.integer({ min: 60_000, max: 400_000 }).map((n) => JSON.stringify({ encrypted_value: `${MARKER}${'x'.repeat(n)}` }));
   const hugeMetadata = fc.integer({ min: 3_000, max: 200_000 }).map((n) => JSON.stringify({ encrypted_value: MARKER, metadata: { blob: 'm'.repeat(n) } }));
 
@@ -226,14 +305,39 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
           { weight: 4, arbitrary: storeFields.map((o) => JSON.stringify(o)) },
           { weight: 1, arbitrary: storeFields.map((o) => `{"__proto__":{"admin":true},${JSON.stringify(o).slice(1)}`) },
           { weight: 2, arbitrary: fc.json({ maxDepth: 4 }) },
-          { weight: 1, arbitrary: fc.anything({ maxDepth: 3 }).map((v) => { try { return JSON.stringify(v) ?? 'undefined'; } catch { return 'null'; } }) },
+          {
+            weight: 1,
+            arbitrary: fc.anything({ maxDepth: 3 }).map((v) => {
+              try {
+                return JSON.stringify(v) ?? 'undefined';
+              } catch {
+                return 'null';
+              }
+            }),
+          },
           { weight: 1, arbitrary: nestedArray },
           { weight: 1, arbitrary: nestedMetadata },
           { weight: 1, arbitrary: huge },
           { weight: 1, arbitrary: hugeMetadata },
           { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
           { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }) },
-          { weight: 1, arbitrary: fc.constantFrom('', ' ', 'null', '[]', '{}', '"x"', '{', '}', '{"encrypted_value":}', `{"encrypted_value":"${MARKER}"`, '\uFEFF{}', `{"encrypted_value":"${MARKER}"}garbage`) },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(
+              '',
+              ' ',
+              'null',
+              '[]',
+              '{}',
+              '"x"',
+              '{',
+              '}',
+              '{"encrypted_value":}',
+              `{"encrypted_value":"${MARKER}"`,
+              '\uFEFF{}',
+              `{"encrypted_value":"${MARKER}"}garbage`,
+            ),
+          },
         ),
         async (body) => {
           const id = next();
@@ -248,8 +352,16 @@ describe.skipIf(!inject('faultDist'))('hostile input never breaks the vault', ()
             // Acknowledged: the body was a valid store body, and its value is what is stored.
             const sent = JSON.parse(body as string) as Record<string, unknown>;
             expect(typeof sent.encrypted_value, what).toBe('string');
-            expect(Object.keys(sent).every((k) => ['encrypted_value', 'algorithm_hint', 'key_ref', 'metadata', 'expires_at', 'access_policy', 'fingerprint'].includes(k)), what).toBe(true);
-            const [row] = await vault.db.query<{ encrypted_value: string }>('select encrypted_value from vault.entries where purpose = $1 and external_id = $2', ['card', id]);
+            expect(
+              Object.keys(sent).every((k) =>
+                ['encrypted_value', 'algorithm_hint', 'key_ref', 'metadata', 'expires_at', 'access_policy', 'fingerprint'].includes(k),
+              ),
+              what,
+            ).toBe(true);
+            const [row] = await vault.db.query<{ encrypted_value: string }>(
+              'select encrypted_value from vault.entries where purpose = $1 and external_id = $2',
+              ['card', id],
+            );
             expect(row?.encrypted_value, what).toBe(sent.encrypted_value);
           }
         },

@@ -2,19 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  ADMIN_KEY,
-  call,
-  destroyWorkDir,
-  freePort,
-  initCluster,
-  makeWorkDir,
-  must,
-  spawnVault,
-  waitHealthy,
-  type Cluster,
-  type VaultProcess,
-} from './harness';
+import { ADMIN_KEY, call, destroyWorkDir, freePort, initCluster, makeWorkDir, must, spawnVault, waitHealthy, type Cluster, type VaultProcess } from './harness';
 
 const dist = inject('faultDist');
 const ROUNDS = 25;
@@ -64,7 +52,9 @@ describe.skipIf(!dist || !inject('faultPostgres'))('three replicas on one databa
     const rows = await sql!<{ hash: string; created_at: string }[]>`select hash, created_at from drizzle.__drizzle_migrations order by id`;
     expect(rows).toHaveLength(journal.entries.length);
     expect(new Set(rows.map((r) => r.hash)).size).toBe(journal.entries.length);
-    const [builtins] = await sql!<{ n: number }[]>`select count(*)::int as n from vault.access_policies where name in ('owner-only', 'same-purpose', 'open-retrieve', 'admin-only')`;
+    const [builtins] = await sql!<
+      { n: number }[]
+    >`select count(*)::int as n from vault.access_policies where name in ('owner-only', 'same-purpose', 'open-retrieve', 'admin-only')`;
     expect(builtins!.n).toBe(4); // the seed migration ran once, not thrice
     for (const r of replicas) expect(r.proc.exitCode).toBeNull();
   });
@@ -100,7 +90,9 @@ describe.skipIf(!dist || !inject('faultPostgres'))('three replicas on one databa
       select count(*) filter (where granted)::int as granted, count(*) filter (where not granted and status = 412)::int as refused
         from vault.access_log where operation = 'store' and external_id = 'contested'`;
     expect(audit).toEqual({ granted: ROUNDS + 1, refused: tally.lost });
-    console.log(`replicas: ${ROUNDS} If-Match rounds × ${replicas.length * CONTENDERS_PER_REPLICA} contenders on 3 replicas: ${tally.won} × 200, ${tally.lost} × 412`);
+    console.log(
+      `replicas: ${ROUNDS} If-Match rounds × ${replicas.length * CONTENDERS_PER_REPLICA} contenders on 3 replicas: ${tally.won} × 200, ${tally.lost} × 412`,
+    );
   });
 
   it('a max_retrievals budget is spent exactly across replicas, never exceeded', async () => {
@@ -108,19 +100,25 @@ describe.skipIf(!dist || !inject('faultPostgres'))('three replicas on one databa
     const keys = ['b-1', 'b-2', 'b-3'];
     for (const k of keys) await must(base(2), 'PUT', `/vault/race/${k}`, { encrypted_value: `secret-${k}`, access_policy: 'budget' });
     const attempts = 30; // per key, 10 from each replica, all at once
-    const answers = await Promise.all(keys.flatMap((k) => Array.from({ length: attempts }, (_, i) => call(base(i), 'GET', `/vault/race/${k}`, { key: ADMIN_KEY }).then((a) => ({ k, a })))));
+    const answers = await Promise.all(
+      keys.flatMap((k) => Array.from({ length: attempts }, (_, i) => call(base(i), 'GET', `/vault/race/${k}`, { key: ADMIN_KEY }).then((a) => ({ k, a })))),
+    );
     for (const k of keys) {
       const mine = answers.filter((x) => x.k === k).map((x) => x.a);
       expect(mine.filter((a) => a.status === 200)).toHaveLength(budget);
       expect(mine.filter((a) => a.status === 403)).toHaveLength(attempts - budget);
       for (const a of mine.filter((x) => x.status === 403)) expect(JSON.parse(a.text)).toMatchObject({ status: 403, code: 'forbidden' });
     }
-    const counts = await sql!<{ external_id: string; retrieval_count: number }[]>`select external_id, retrieval_count from vault.entries where purpose = 'race' and external_id like 'b-%' order by 1`;
+    const counts = await sql!<
+      { external_id: string; retrieval_count: number }[]
+    >`select external_id, retrieval_count from vault.entries where purpose = 'race' and external_id like 'b-%' order by 1`;
     expect(counts).toEqual(keys.map((k) => ({ external_id: k, retrieval_count: budget })));
     const [denied] = await sql!<{ n: number }[]>`
       select count(*)::int as n from vault.access_log where operation = 'retrieve' and not granted and reason = 'retrieval_budget_exhausted' and external_id like 'b-%'`;
     expect(denied!.n).toBe(keys.length * (attempts - budget));
-    console.log(`replicas: budget ${budget} × ${keys.length} entries, ${attempts} concurrent GETs each over 3 replicas: ${budget} × 200 and ${attempts - budget} × 403 per entry`);
+    console.log(
+      `replicas: budget ${budget} × ${keys.length} entries, ${attempts} concurrent GETs each over 3 replicas: ${budget} × 200 and ${attempts - budget} × 403 per entry`,
+    );
   });
 
   it('sweeps started on all three at once purge each entry exactly once, with one proof each', async () => {

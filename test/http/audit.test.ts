@@ -32,7 +32,8 @@ describe('audit fails closed', () => {
   });
   afterAll(() => vault.close());
 
-  const entryRows = (id: string) => vault.db.query<{ encrypted_value: string; retrieval_count: number }>('select * from vault.entries where external_id = $1', [id]);
+  const entryRows = (id: string) =>
+    vault.db.query<{ encrypted_value: string; retrieval_count: number }>('select * from vault.entries where external_id = $1', [id]);
   const logRowsFor = (requestId: string) => vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1', [requestId]);
 
   it('a store whose access-log row cannot be written answers 503 and stores nothing', async () => {
@@ -118,7 +119,12 @@ describe('audit fails closed', () => {
     await breakAudit(vault);
     try {
       await expect503(await vault.request('PUT', '/admin/retention-policies/unaudited', { as: 'admin', body: { max_retention_days: 10 } }));
-      await expect503(await vault.request('PUT', '/admin/access-policies/unaudited', { as: 'admin', body: { rules: { store: { allow: 'any' }, retrieve: { allow: 'owner' }, purge: { allow: 'owner' } } } }));
+      await expect503(
+        await vault.request('PUT', '/admin/access-policies/unaudited', {
+          as: 'admin',
+          body: { rules: { store: { allow: 'any' }, retrieve: { allow: 'owner' }, purge: { allow: 'owner' } } },
+        }),
+      );
     } finally {
       await repairAudit(vault);
     }
@@ -144,7 +150,8 @@ describe('no value and no credential ever reaches the logs', () => {
     await putRetention(vault, 'expire', { max_retention_days: 30, purge_method: 'retention-expire' });
 
     // Stores and a replace.
-    for (const id of ['a1', 'a2', 'a3']) await store(vault, 'pay', 'card', id, { encrypted_value: newValue(), fingerprint: `fp-${id}`, metadata: { merchant_id: 42 } });
+    for (const id of ['a1', 'a2', 'a3'])
+      await store(vault, 'pay', 'card', id, { encrypted_value: newValue(), fingerprint: `fp-${id}`, metadata: { merchant_id: 42 } });
     await store(vault, 'pay', 'card', 'a1', { encrypted_value: newValue() });
     await store(vault, 'pay', 'shred', 's1', { encrypted_value: newValue() });
     await store(vault, 'pay', 'expire', 'e1', { encrypted_value: newValue() });
@@ -185,14 +192,25 @@ describe('no value and no credential ever reaches the logs', () => {
       expect(await res.text()).not.toContain(body.encrypted_value as string);
     }
     const broken = newValue();
-    const brokenRes = await vault.request('PUT', '/vault/card/rejected', { as: 'pay', rawBody: `{"encrypted_value":"${broken}",`, headers: { 'Content-Type': 'application/json' } });
+    const brokenRes = await vault.request('PUT', '/vault/card/rejected', {
+      as: 'pay',
+      rawBody: `{"encrypted_value":"${broken}",`,
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(brokenRes.status).toBe(400);
     expect(await brokenRes.text()).not.toContain(broken);
-    const retention = await vault.request('PUT', '/vault/card/too-late', { as: 'pay', body: { encrypted_value: newValue(), expires_at: '2099-01-01T00:00:00Z' } });
+    const retention = await vault.request('PUT', '/vault/card/too-late', {
+      as: 'pay',
+      body: { encrypted_value: newValue(), expires_at: '2099-01-01T00:00:00Z' },
+    });
     expect(retention.status).toBe(422);
 
     // Purges: physical delete, crypto-shred, retention-expire, and a second purge of a shredded entry.
-    for (const [purpose, id] of [['card', 'a2'], ['shred', 's1'], ['expire', 'e1']] as const) {
+    for (const [purpose, id] of [
+      ['card', 'a2'],
+      ['shred', 's1'],
+      ['expire', 'e1'],
+    ] as const) {
       const res = await vault.request('DELETE', `/vault/${purpose}/${id}`, { as: 'pay' });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { proof: string }).proof).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -229,12 +247,18 @@ describe('no value and no credential ever reaches the logs', () => {
 
   it('no access_log column holds a value or a key', async () => {
     const rows = await vault.db.query<Record<string, unknown>>('select * from vault.access_log');
-    expectClean(rows.flatMap((r) => Object.values(r).map((v) => String(v))), 'access_log');
+    expectClean(
+      rows.flatMap((r) => Object.values(r).map((v) => String(v))),
+      'access_log',
+    );
   });
 
   it('no purge_log column holds a value or a key', async () => {
     const rows = await vault.db.query<Record<string, unknown>>('select * from vault.purge_log');
-    expectClean(rows.flatMap((r) => Object.values(r).map((v) => String(v))), 'purge_log');
+    expectClean(
+      rows.flatMap((r) => Object.values(r).map((v) => String(v))),
+      'purge_log',
+    );
   });
 
   it('no captured log line holds a value or a key', () => {
@@ -242,7 +266,9 @@ describe('no value and no credential ever reaches the logs', () => {
   });
 
   it('the crypto-shredded row keeps no value', async () => {
-    const rows = await vault.db.query<{ encrypted_value: string; purged_at: Date | null }>("select encrypted_value, purged_at from vault.entries where purpose = 'shred'");
+    const rows = await vault.db.query<{ encrypted_value: string; purged_at: Date | null }>(
+      "select encrypted_value, purged_at from vault.entries where purpose = 'shred'",
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.encrypted_value).toBe('');
     expect(rows[0]!.purged_at).not.toBeNull();

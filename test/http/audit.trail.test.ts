@@ -4,7 +4,16 @@ import { putRetention, store } from '../support/fixtures';
 
 type Verification = {
   status: string;
-  logs: { log: string; status: string; rows_checked: number; seals_checked: number; last_sealed_id: number | null; pending_rows: number; head_hash: string | null; first_failure: { seal_no?: number; row_id?: number; problem: string } | null }[];
+  logs: {
+    log: string;
+    status: string;
+    rows_checked: number;
+    seals_checked: number;
+    last_sealed_id: number | null;
+    pending_rows: number;
+    head_hash: string | null;
+    first_failure: { seal_no?: number; row_id?: number; problem: string } | null;
+  }[];
 };
 
 async function workload(vault: TestVault, n: number) {
@@ -17,7 +26,8 @@ async function workload(vault: TestVault, n: number) {
   await vault.request('GET', '/vault/card/w-1', { rawKey: 'wrong-key' }); // failed authentication
 }
 
-const seal = async (vault: TestVault) => (await vault.request('POST', '/admin/audit/seal', { as: 'admin' })).json() as Promise<{ seals: { log: string; rows: number; seal_no: number }[] }>;
+const seal = async (vault: TestVault) =>
+  (await vault.request('POST', '/admin/audit/seal', { as: 'admin' })).json() as Promise<{ seals: { log: string; rows: number; seal_no: number }[] }>;
 const verify = async (vault: TestVault, as = 'admin') => {
   const res = await vault.request('GET', '/admin/audit/verify', { as });
   expect(res.status).toBe(200);
@@ -37,7 +47,11 @@ describe('the logs are append-only in the database', () => {
 
   for (const table of ['access_log', 'purge_log', 'purge_receipts', 'audit_seals', 'audit_verifications']) {
     it(`refuses UPDATE, DELETE and TRUNCATE on vault.${table}, even for a superuser`, async () => {
-      await expect(vault.db.query(`update vault.${table} set ${table === 'purge_receipts' ? 'kid' : table === 'audit_verifications' ? 'status' : table === 'audit_seals' ? 'hash' : 'reason'} = 'x'`)).rejects.toThrow(/append-only/);
+      await expect(
+        vault.db.query(
+          `update vault.${table} set ${table === 'purge_receipts' ? 'kid' : table === 'audit_verifications' ? 'status' : table === 'audit_seals' ? 'hash' : 'reason'} = 'x'`,
+        ),
+      ).rejects.toThrow(/append-only/);
       await expect(vault.db.query(`delete from vault.${table}`)).rejects.toThrow(/append-only/);
       await expect(vault.db.query(`truncate vault.${table}`)).rejects.toThrow(/append-only/);
     });
@@ -53,7 +67,10 @@ describe('the logs are append-only in the database', () => {
 describe('sealed batches make tampering evident', () => {
   let vault: TestVault;
   beforeAll(async () => {
-    vault = await createTestVault({ apps: [{ name: 'pay' }, { name: 'other' }, { name: 'qsa', roles: ['auditor'] }], config: { audit: { seal_grace_seconds: 1 } } });
+    vault = await createTestVault({
+      apps: [{ name: 'pay' }, { name: 'other' }, { name: 'qsa', roles: ['auditor'] }],
+      config: { audit: { seal_grace_seconds: 1 } },
+    });
     await putRetention(vault, 'card');
     await workload(vault, 5);
   });
@@ -78,7 +95,9 @@ describe('sealed batches make tampering evident', () => {
   });
 
   it('a changed row is named', async () => {
-    const [victim] = await vault.db.query<{ id: number }>(`select id::int as id from vault.access_log where granted = false and app = 'other' order by id limit 1`);
+    const [victim] = await vault.db.query<{ id: number }>(
+      `select id::int as id from vault.access_log where granted = false and app = 'other' order by id limit 1`,
+    );
     await vault.db.query('alter table vault.access_log disable trigger access_log_append_only');
     await vault.db.query(`update vault.access_log set granted = true, reason = null where id = $1`, [victim!.id]);
     await vault.db.query('alter table vault.access_log enable trigger access_log_append_only');
@@ -200,7 +219,9 @@ describe('log query APIs', () => {
       expect((await vault.request('GET', `/admin/access-log?${q}`, { as: 'admin' })).status).toBe(400);
     }
     expect((await vault.request('GET', '/admin/purge-log?method=shred', { as: 'admin' })).status).toBe(400);
-    const reads = await vault.db.query<{ app: string; granted: boolean }>(`select app, granted from vault.access_log where operation in ('access_log.read', 'purge_log.read') order by id`);
+    const reads = await vault.db.query<{ app: string; granted: boolean }>(
+      `select app, granted from vault.access_log where operation in ('access_log.read', 'purge_log.read') order by id`,
+    );
     expect(reads.some((r) => r.app === 'qsa' && r.granted)).toBe(true);
     expect(reads.some((r) => r.app === 'pay' && !r.granted)).toBe(true);
   });

@@ -91,8 +91,16 @@ describe('the auditor role', () => {
       ['PUT', '/admin/retention-policies/iban', CARD_POLICY],
       ['DELETE', '/admin/retention-policies/card'],
       ['GET', '/admin/access-policies'],
-      ['PUT', '/admin/access-policies/auditor-made', { description: 'x', rules: { store: { allow: 'any' }, retrieve: { allow: 'any' }, purge: { allow: 'any' } } }],
-      ['PUT', '/admin/access-policies/owner-only', { description: 'x', rules: { store: { allow: 'any' }, retrieve: { allow: 'any' }, purge: { allow: 'any' } } }],
+      [
+        'PUT',
+        '/admin/access-policies/auditor-made',
+        { description: 'x', rules: { store: { allow: 'any' }, retrieve: { allow: 'any' }, purge: { allow: 'any' } } },
+      ],
+      [
+        'PUT',
+        '/admin/access-policies/owner-only',
+        { description: 'x', rules: { store: { allow: 'any' }, retrieve: { allow: 'any' }, purge: { allow: 'any' } } },
+      ],
       ['DELETE', '/admin/access-policies/open-retrieve'],
     ];
     for (const [method, path, body] of attempts) {

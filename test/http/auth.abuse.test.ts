@@ -40,8 +40,7 @@ describe('refusals before or at authentication, on a real listener', () => {
   };
   /** Waits for the ledger's next 2-second window, so a test's requests share one fresh window. */
   const freshWindow = () => sleep(2000 - (Date.now() % 2000) + 20);
-  const summaries = async (from: string) =>
-    (await vault.accessLog()).filter((r) => r.client_addr === from && r.reason?.startsWith('refusals_summarised'));
+  const summaries = async (from: string) => (await vault.accessLog()).filter((r) => r.client_addr === from && r.reason?.startsWith('refusals_summarised'));
 
   it('a valid key is never locked out by failures from its address; failing ones past the limit get 429 and one summary row', async () => {
     await freshWindow();
@@ -143,7 +142,13 @@ describe('request bounds and secure headers on a real listener', () => {
     expect(JSON.parse(res.body)).toMatchObject({ status: 413, code: 'payload_too_large' });
     expect((await vault.rowsFor(headers['X-Request-Id']!)).map((r) => [r.operation, r.granted, r.status])).toEqual([['store', false, 413]]);
     // The same malformed body under the limit is parsed, and refused as bad JSON instead.
-    const small = await wireRequest({ port, method: 'PUT', path: '/vault/card/big-1', headers: { ...admin(), 'Content-Type': 'application/json' }, body: '{xxx' });
+    const small = await wireRequest({
+      port,
+      method: 'PUT',
+      path: '/vault/card/big-1',
+      headers: { ...admin(), 'Content-Type': 'application/json' },
+      body: '{xxx',
+    });
     expect(small.status).toBe(400);
   });
 
@@ -163,7 +168,15 @@ describe('request bounds and secure headers on a real listener', () => {
 
   it('a chunked body (no Content-Length) is counted as it arrives: over the limit is a 413, under it is stored', async () => {
     const chunked = (id: string, body: string) => {
-      const head = [`PUT /vault/card/${id} HTTP/1.1`, 'Host: 127.0.0.1', `X-Vault-Key: ${vault.keys.admin}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''];
+      const head = [
+        `PUT /vault/card/${id} HTTP/1.1`,
+        'Host: 127.0.0.1',
+        `X-Vault-Key: ${vault.keys.admin}`,
+        'Content-Type: application/json',
+        'Transfer-Encoding: chunked',
+        '',
+        '',
+      ];
       const chunks: string[] = [];
       for (let i = 0; i < body.length; i += 1000) {
         const part = body.slice(i, i + 1000);
@@ -177,7 +190,13 @@ describe('request bounds and secure headers on a real listener', () => {
   });
 
   it('an anonymous oversized body is a 401: authentication comes before the size limit', async () => {
-    const res = await wireRequest({ port, method: 'PUT', path: '/vault/card/big-3', headers: { 'Content-Type': 'application/json' }, body: 'x'.repeat(200_000) });
+    const res = await wireRequest({
+      port,
+      method: 'PUT',
+      path: '/vault/card/big-3',
+      headers: { 'Content-Type': 'application/json' },
+      body: 'x'.repeat(200_000),
+    });
     expect(res.status).toBe(401);
   });
 

@@ -34,11 +34,28 @@ describe('common auth on every route', () => {
   it('the table covers every protected operation, under its own audit name', () => {
     expect(ROUTES.map((r) => `${r.method} ${r.operation}`).sort()).toEqual(
       [
-        'PUT store', 'GET retrieve', 'HEAD exists', 'DELETE purge', 'GET list',
-        'PUT retention_policy.put', 'GET retention_policy.get', 'DELETE retention_policy.delete', 'GET retention_policy.list',
-        'PUT access_policy.put', 'GET access_policy.get', 'DELETE access_policy.delete', 'GET access_policy.list',
-        'POST sweep', 'GET sweep.list', 'GET access_log.read', 'GET purge_log.read', 'GET audit.verify', 'POST audit.seal',
-        'GET compliance.report', 'GET metrics.read', 'GET openapi.read',
+        'PUT store',
+        'GET retrieve',
+        'HEAD exists',
+        'DELETE purge',
+        'GET list',
+        'PUT retention_policy.put',
+        'GET retention_policy.get',
+        'DELETE retention_policy.delete',
+        'GET retention_policy.list',
+        'PUT access_policy.put',
+        'GET access_policy.get',
+        'DELETE access_policy.delete',
+        'GET access_policy.list',
+        'POST sweep',
+        'GET sweep.list',
+        'GET access_log.read',
+        'GET purge_log.read',
+        'GET audit.verify',
+        'POST audit.seal',
+        'GET compliance.report',
+        'GET metrics.read',
+        'GET openapi.read',
       ].sort(),
     );
   });
@@ -48,18 +65,18 @@ describe('common auth on every route', () => {
 /** A route added by one declaration: mounted, documented, audited on refusal, covered by the shared tests. */
 const DUMMY = (deps: RouteDeps) => [
   defineOperation({
-  name: 'request',
-  method: 'POST',
-  path: '/admin/dummy/:purpose',
-  access: ['admin'],
-  summary: 'A dummy operation declared by a test',
-  params: z.object({ purpose: z.string().regex(/^[a-z]+$/) }).strict(),
-  responses: { 200: 'echo' },
-  example: { path: '/admin/dummy/card' },
-  run: async (c, { params }) => {
-    await recordOnly(serviceContext(c, deps), { operation: 'request' });
-    return c.json({ echoed: params.purpose });
-  },
+    name: 'request',
+    method: 'POST',
+    path: '/admin/dummy/:purpose',
+    access: ['admin'],
+    summary: 'A dummy operation declared by a test',
+    params: z.object({ purpose: z.string().regex(/^[a-z]+$/) }).strict(),
+    responses: { 200: 'echo' },
+    example: { path: '/admin/dummy/card' },
+    run: async (c, { params }) => {
+      await recordOnly(serviceContext(c, deps), { operation: 'request' });
+      return c.json({ echoed: params.purpose });
+    },
   }),
 ];
 
@@ -96,8 +113,7 @@ describe('identity comes only from the credential', () => {
   });
   afterAll(() => vault.close());
 
-  const rowsFor = (requestId: string) =>
-    vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1 order by id', [requestId]);
+  const rowsFor = (requestId: string) => vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1 order by id', [requestId]);
 
   it('GET /health needs no credential and reports the database', async () => {
     const res = await vault.request('GET', '/health');
@@ -135,7 +151,9 @@ describe('identity comes only from the credential', () => {
 
   it('X-Vault-App without a credential is still a 401 with no app recorded', async () => {
     const requestId = `spoof-${randomUUID()}`;
-    const res = await vault.request('GET', '/vault/card/owned-by-pay', { headers: { 'X-Request-Id': requestId, 'X-Vault-App': 'pay', 'X-Forwarded-For': '10.9.8.7' } });
+    const res = await vault.request('GET', '/vault/card/owned-by-pay', {
+      headers: { 'X-Request-Id': requestId, 'X-Vault-App': 'pay', 'X-Forwarded-For': '10.9.8.7' },
+    });
     expect(res.status).toBe(401);
     const rows = await rowsFor(requestId);
     expect(rows).toHaveLength(1);

@@ -137,7 +137,9 @@ describe('JWT bearer tokens against a remote JWKS', () => {
     ]);
     const get = await send('GET', '/vault/card/jwt-1', token);
     expect(get.res.status).toBe(200);
-    expect((await get.rows()).map((r) => [r.operation, r.app, r.identity, r.auth_method, r.granted])).toEqual([['retrieve', 'payment-service', 'user-42', 'jwt', true]]);
+    expect((await get.rows()).map((r) => [r.operation, r.app, r.identity, r.auth_method, r.granted])).toEqual([
+      ['retrieve', 'payment-service', 'user-42', 'jwt', true],
+    ]);
   });
 
   it('the client id is azp first, then client_id, and selects the app that declares it', async () => {
@@ -152,7 +154,10 @@ describe('JWT bearer tokens against a remote JWKS', () => {
   it('a configured app_claim names the app and azp no longer counts', async () => {
     const custom = await createIdentityVault({
       database: db,
-      apps: [{ name: 'custom-app', jwtClientId: 'custom-app', noKey: true }, { name: 'payment-service', jwtClientId: 'payment-service', noKey: true }],
+      apps: [
+        { name: 'custom-app', jwtClientId: 'custom-app', noKey: true },
+        { name: 'payment-service', jwtClientId: 'payment-service', noKey: true },
+      ],
       config: jwtConfig({ jwks_url: jwks.url }, { app_claim: 'vault_app' }),
     });
     try {
@@ -165,7 +170,10 @@ describe('JWT bearer tokens against a remote JWKS', () => {
       expect(ok.status).toBe(201);
       expect((await custom.rowsFor(requestId))[0]).toMatchObject({ app: 'custom-app', auth_method: 'jwt' });
       const refusedId = rid();
-      const refused = await custom.request('GET', '/vault/card', { bearer: await mint({ azp: 'payment-service' }, keyA), headers: { 'X-Request-Id': refusedId } });
+      const refused = await custom.request('GET', '/vault/card', {
+        bearer: await mint({ azp: 'payment-service' }, keyA),
+        headers: { 'X-Request-Id': refusedId },
+      });
       expect(refused.status).toBe(401);
       expect((await custom.rowsFor(refusedId)).map((r) => [r.operation, r.granted, r.reason])).toEqual([['authenticate', false, 'jwt_missing_app_claim']]);
     } finally {
@@ -173,7 +181,7 @@ describe('JWT bearer tokens against a remote JWKS', () => {
     }
   });
 
-  it('roles are the declared app\'s; the vault_roles claim and vault:admin / vault:auditor scopes only narrow them', async () => {
+  it("roles are the declared app's; the vault_roles claim and vault:admin / vault:auditor scopes only narrow them", async () => {
     const status = async (path: string, token: string) => (await send('GET', path, token)).res.status;
     const admins = [
       await mint({ azp: 'ops' }, keyA),
@@ -285,13 +293,24 @@ describe('JWT bearer tokens against a remote JWKS', () => {
       {
         name: 'no exp',
         token: () =>
-          new SignJWT({ azp: 'pay' }).setProtectedHeader({ alg: keyA.alg, kid: keyA.kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('u').setIssuedAt().sign(keyA.privateKey),
+          new SignJWT({ azp: 'pay' })
+            .setProtectedHeader({ alg: keyA.alg, kid: keyA.kid })
+            .setIssuer(ISSUER)
+            .setAudience(AUDIENCE)
+            .setSubject('u')
+            .setIssuedAt()
+            .sign(keyA.privateKey),
         reason: /exp/,
       },
-      { name: 'a lifetime over max_token_lifetime_seconds', token: () => mint({ azp: 'pay' }, keyA, { exp: Math.floor(Date.now() / 1000) + 2 * 3600 }), reason: /^jwt_lifetime_too_long$/ },
+      {
+        name: 'a lifetime over max_token_lifetime_seconds',
+        token: () => mint({ azp: 'pay' }, keyA, { exp: Math.floor(Date.now() / 1000) + 2 * 3600 }),
+        reason: /^jwt_lifetime_too_long$/,
+      },
       {
         name: 'alg none (an unsecured JWT)',
-        token: async () => new UnsecuredJWT({ azp: 'pay', vault_roles: ['admin'] }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('root').setExpirationTime('5m').encode(),
+        token: async () =>
+          new UnsecuredJWT({ azp: 'pay', vault_roles: ['admin'] }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('root').setExpirationTime('5m').encode(),
         reason: /^jwt_jose_alg_not_allowed$/,
       },
       {
@@ -433,9 +452,16 @@ describe('JWT against a JWKS file, and HMAC only when configured', () => {
     const [fileKey, otherKey] = await Promise.all([signingKey('file-key', 'EdDSA'), signingKey('other-key')]);
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [fileKey.jwk] }));
-    const vault = await createIdentityVault({ database: db, apps: [{ name: 'file-app', jwtClientId: 'file-app', noKey: true }], config: jwtConfig({ jwks_file: file }) });
+    const vault = await createIdentityVault({
+      database: db,
+      apps: [{ name: 'file-app', jwtClientId: 'file-app', noKey: true }],
+      config: jwtConfig({ jwks_file: file }),
+    });
     try {
-      const ok = await vault.request('GET', '/vault/card', { bearer: await mint({ azp: 'file-app' }, fileKey, { sub: 'svc' }), headers: { 'X-Request-Id': 'file-ok' } });
+      const ok = await vault.request('GET', '/vault/card', {
+        bearer: await mint({ azp: 'file-app' }, fileKey, { sub: 'svc' }),
+        headers: { 'X-Request-Id': 'file-ok' },
+      });
       expect(ok.status).toBe(200);
       expect((await vault.rowsFor('file-ok'))[0]).toMatchObject({ app: 'file-app', identity: 'svc', auth_method: 'jwt', granted: true });
       const refused = await vault.request('GET', '/vault/card', { bearer: await mint({ azp: 'file-app' }, otherKey), headers: { 'X-Request-Id': 'file-bad' } });
@@ -450,7 +476,10 @@ describe('JWT against a JWKS file, and HMAC only when configured', () => {
   it('hmac_secret_env: an HS256 token with the secret is accepted; a wrong secret or an asymmetric token is refused', async () => {
     const vault = await createIdentityVault({
       database: db,
-      apps: [{ name: 'hmac-app', jwtClientId: 'hmac-app', noKey: true }, { name: 'x', jwtClientId: 'x', noKey: true }],
+      apps: [
+        { name: 'hmac-app', jwtClientId: 'hmac-app', noKey: true },
+        { name: 'x', jwtClientId: 'x', noKey: true },
+      ],
       env: { TEST_JWT_HMAC: HMAC_SECRET },
       config: jwtConfig({ hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256'] }),
     });
@@ -483,7 +512,9 @@ describe('JWT against a JWKS file, and HMAC only when configured', () => {
     expect(JSON.stringify(withJwks.error?.issues)).toContain('HMAC algorithms need hmac_secret_env');
     const mixed = configSchema.safeParse(jwtConfig({ hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256', 'ES256'] }));
     expect(mixed.success).toBe(false);
-    const twoSources = configSchema.safeParse(jwtConfig({ jwks_url: 'http://127.0.0.1:1/jwks.json', hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256'] }));
+    const twoSources = configSchema.safeParse(
+      jwtConfig({ jwks_url: 'http://127.0.0.1:1/jwks.json', hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256'] }),
+    );
     expect(twoSources.success).toBe(false);
     const config = configSchema.parse(jwtConfig({ hmac_secret_env: 'TEST_JWT_HMAC' }, { algorithms: ['HS256'] }));
     const registry = buildAppRegistry(config, { VSQL_VAULT_API_KEY: 'k' });

@@ -4,7 +4,16 @@ import { configSchema } from '../../src/config/config-schema';
 import { ConfigError } from '../../src/config/load-config';
 import { startListener } from '../../src/server';
 import { putAccessPolicy, putRetention, storeBody } from '../support/fixtures';
-import { asFixtureVault, closeListener, createIdentityVault, createPki, wireRequest, type IdentityVault, type Pki, type RawResponse } from '../support/identity';
+import {
+  asFixtureVault,
+  closeListener,
+  createIdentityVault,
+  createPki,
+  wireRequest,
+  type IdentityVault,
+  type Pki,
+  type RawResponse,
+} from '../support/identity';
 import { openTestDatabase, type TestDatabase } from '../support/test-database';
 
 let pki: Pki;
@@ -50,7 +59,11 @@ function tlsConfig(requireClientCert: boolean) {
 }
 
 /** Calls the listener over TLS, trusting the test CA, presenting `client`'s certificate when named. */
-function call(port: number, path: string, options: { client?: string; headers?: Record<string, string>; method?: string; body?: unknown } = {}): Promise<RawResponse> {
+function call(
+  port: number,
+  path: string,
+  options: { client?: string; headers?: Record<string, string>; method?: string; body?: unknown } = {},
+): Promise<RawResponse> {
   const requestId = `mtls-${randomUUID()}`;
   return wireRequest({
     port,
@@ -102,14 +115,24 @@ describe('mTLS with require_client_cert = true', () => {
     expect((await call(port, '/admin/access-log', { client: 'assessor' })).status).toBe(200);
     const auditorOnPolicies = await call(port, '/admin/retention-policies', { client: 'assessor' });
     expect(auditorOnPolicies.status).toBe(403);
-    expect((await vault.rowsFor(requestIdOf(auditorOnPolicies)))[0]).toMatchObject({ app: 'pci-assessor', auth_method: 'mtls', granted: false, reason: 'role_required' });
+    expect((await vault.rowsFor(requestIdOf(auditorOnPolicies)))[0]).toMatchObject({
+      app: 'pci-assessor',
+      auth_method: 'mtls',
+      granted: false,
+      reason: 'role_required',
+    });
     expect((await call(port, '/admin/access-log', { client: 'payment' })).status).toBe(403);
   });
 
   it('a trusted certificate no app declares is a 401, even with a declared CN under another subject', async () => {
     const res = await call(port, '/vault/card', { client: 'lookalike' });
     expect(res.status).toBe(401);
-    expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ operation: 'authenticate', app: null, granted: false, reason: 'client_certificate_unknown' });
+    expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({
+      operation: 'authenticate',
+      app: null,
+      granted: false,
+      reason: 'client_certificate_unknown',
+    });
   });
 
   it('require_identity: the certificate subject satisfies it where a bare API key does not', async () => {
@@ -191,12 +214,16 @@ describe('mTLS by full SPIFFE ID', () => {
   let port: number;
 
   beforeAll(async () => {
-    vault = await createIdentityVault({ database: db, apps: [{ name: 'ledger', mtlsId: LEDGER_ID, roles: ['auditor'], noKey: true }], config: tlsConfig(true) });
+    vault = await createIdentityVault({
+      database: db,
+      apps: [{ name: 'ledger', mtlsId: LEDGER_ID, roles: ['auditor'], noKey: true }],
+      config: tlsConfig(true),
+    });
     port = (await vault.listen()).port;
   });
   afterAll(() => vault?.close());
 
-  it('the app is the one whose mtls_id is the certificate\'s URI SAN, exactly', async () => {
+  it("the app is the one whose mtls_id is the certificate's URI SAN, exactly", async () => {
     const res = await call(port, '/admin/access-log', { client: 'ledger' });
     expect(res.status).toBe(200);
     expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ app: 'ledger', identity: 'O=Example Org', auth_method: 'mtls', granted: true });
@@ -220,7 +247,12 @@ describe('mTLS by full SPIFFE ID', () => {
     for (const client of ['evil-domain', 'other-ns']) {
       const res = await call(port, '/admin/access-log', { client });
       expect(res.status, client).toBe(401);
-      expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({ operation: 'authenticate', app: null, granted: false, reason: 'client_certificate_unknown' });
+      expect((await vault.rowsFor(requestIdOf(res)))[0]).toMatchObject({
+        operation: 'authenticate',
+        app: null,
+        granted: false,
+        reason: 'client_certificate_unknown',
+      });
     }
   });
 });

@@ -84,7 +84,13 @@ describe('GET /compliance/report', () => {
 
     // Day 0: policies, entries, a denial and a failed authentication that will fall before the 30-day window.
     clock.set(day(0));
-    await putPolicy('card', { max_retention_days: 365, default_ttl_days: 90, purge_method: 'physical-delete', require_purge_proof: true, description: 'Card tokens' });
+    await putPolicy('card', {
+      max_retention_days: 365,
+      default_ttl_days: 90,
+      purge_method: 'physical-delete',
+      require_purge_proof: true,
+      description: 'Card tokens',
+    });
     await putPolicy('token', { max_retention_days: 60, default_ttl_days: 30, purge_method: 'crypto-shred' });
     await putPolicy('session', { max_retention_days: 30, default_ttl_days: 7, purge_method: 'retention-expire', require_purge_proof: false });
     await putPolicy('shorten', { max_retention_days: 365, default_ttl_days: 300 });
@@ -214,7 +220,15 @@ describe('GET /compliance/report', () => {
       purge_proof_available: true,
       proof_hashing_enabled: true,
       purges_in_window_without_required_proof: 0,
-      last_sweep: { started_at: iso(35), finished_at: iso(35), status: 'succeeded', trigger: 'api', purged: 2, counts: { token: { 'crypto-shred': 2 } }, error: null },
+      last_sweep: {
+        started_at: iso(35),
+        finished_at: iso(35),
+        status: 'succeeded',
+        trigger: 'api',
+        purged: 2,
+        counts: { token: { 'crypto-shred': 2 } },
+        error: null,
+      },
     });
     expect(body.access_summary).toEqual({
       total_accesses_last_30_days: expected.total,
@@ -251,7 +265,9 @@ describe('GET /compliance/report', () => {
     // Every access-log row in the window so far, this report's own row excepted (it is written after the reads).
     const rowsBefore = await sqlCount('vault.access_log where created_at >= $1 and created_at <= $2', [iso(20), now]);
     expect(body.access_summary.total_accesses_in_window).toBe(rowsBefore - 1);
-    expect(body.access_summary.denied_accesses_in_window).toBe(await sqlCount('vault.access_log where created_at >= $1 and created_at <= $2 and not granted', [iso(20), now]));
+    expect(body.access_summary.denied_accesses_in_window).toBe(
+      await sqlCount('vault.access_log where created_at >= $1 and created_at <= $2 and not granted', [iso(20), now]),
+    );
     expect(body.access_summary.failed_authentications_in_window).toBe(
       await sqlCount(`vault.access_log where created_at >= $1 and created_at <= $2 and operation = 'authenticate' and not granted`, [iso(20), now]),
     );
@@ -335,7 +351,12 @@ describe('GET /compliance/report', () => {
 
   it.each(['window_days=0', 'window_days=3651', 'window_days=abc', 'window_days=1.5', 'window_days=', 'days=30'])('rejects ?%s with 400', async (query) => {
     const requestId = `report-${randomUUID()}`;
-    const res = await call('GET', `/compliance/report?${query}`, { as: 'auditor-app', status: 400, reason: 'validation_failed', headers: { 'X-Request-Id': requestId } });
+    const res = await call('GET', `/compliance/report?${query}`, {
+      as: 'auditor-app',
+      status: 400,
+      reason: 'validation_failed',
+      headers: { 'X-Request-Id': requestId },
+    });
     const problem = (await res.json()) as { errors: { location: string }[] };
     expect(problem.errors[0]!.location).toMatch(/^query/);
     expect(await vault.db.query('select operation, granted, status from vault.access_log where request_id = $1', [requestId])).toEqual([

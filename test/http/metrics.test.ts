@@ -8,7 +8,9 @@ function parseExposition(text: string): Map<string, number> {
   const samples = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})?) (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\+Inf|NaN))$/.exec(line);
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})?) (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\+Inf|NaN))$/.exec(
+      line,
+    );
     if (!match) throw new Error(`not Prometheus text format: ${line}`);
     samples.set(match[1]!, Number(match[2]));
   }
@@ -37,7 +39,9 @@ describe('/metrics', () => {
     expect((await vault.request('GET', '/metrics')).status).toBe(401);
     expect((await vault.request('GET', '/metrics', { as: 'pay' })).status).toBe(403);
     await scrape();
-    const rows = await vault.db.query<{ app: string; granted: boolean }>(`select app, granted from vault.access_log where operation = 'metrics.read' order by id`);
+    const rows = await vault.db.query<{ app: string; granted: boolean }>(
+      `select app, granted from vault.access_log where operation = 'metrics.read' order by id`,
+    );
     expect(rows.map((r) => `${r.app}:${r.granted}`)).toEqual(['pay:false', 'prom:true']);
   });
 
@@ -52,9 +56,15 @@ describe('/metrics', () => {
     const after = await scrape();
     const put = 'vault_http_requests_total{route="/vault/:purpose/:external_id",method="PUT",status="201"}';
     expect(get(after, put) - get(before, put)).toBe(1);
-    expect(get(after, 'vault_decisions_total{operation="store",outcome="granted",reason="none"}') - get(before, 'vault_decisions_total{operation="store",outcome="granted",reason="none"}')).toBe(1);
+    expect(
+      get(after, 'vault_decisions_total{operation="store",outcome="granted",reason="none"}') -
+        get(before, 'vault_decisions_total{operation="store",outcome="granted",reason="none"}'),
+    ).toBe(1);
     expect(get(after, 'vault_decisions_total{operation="retrieve",outcome="denied",reason="forbidden"}')).toBeGreaterThanOrEqual(1);
-    expect(get(after, 'vault_auth_failures_total{method="api_key",reason="invalid_api_key"}') - get(before, 'vault_auth_failures_total{method="api_key",reason="invalid_api_key"}')).toBe(1);
+    expect(
+      get(after, 'vault_auth_failures_total{method="api_key",reason="invalid_api_key"}') -
+        get(before, 'vault_auth_failures_total{method="api_key",reason="invalid_api_key"}'),
+    ).toBe(1);
     expect(get(after, 'vault_sweep_runs_total{status="succeeded"}')).toBe(1);
     expect(get(after, 'vault_purged_entries_total{method="crypto-shred"}')).toBe(1);
     expect(get(after, 'vault_last_sweep_timestamp_seconds')).toBeGreaterThan(0);

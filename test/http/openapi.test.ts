@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
 import { createTestVault, type TestVault } from '../support/test-app';
 
-type OpenApi = { openapi: string; paths: Record<string, Record<string, { parameters: { name: string; in: string }[]; requestBody?: unknown; responses: Record<string, unknown> }>> };
+type OpenApi = {
+  openapi: string;
+  paths: Record<string, Record<string, { parameters: { name: string; in: string }[]; requestBody?: unknown; responses: Record<string, unknown> }>>;
+};
 
 /** The routes the Hono app really serves, as "METHOD /openapi/{style}" (HEAD is served by the GET route). */
 function servedRoutes(vault: TestVault): Set<string> {
@@ -43,13 +46,27 @@ describe('/openapi.json', () => {
 
   it('is generated from the validating zod schemas, with their limits and errors', () => {
     const put = doc.paths['/vault/{purpose}/{external_id}']!.put!;
-    const body = (put.requestBody as { content: { 'application/json': { schema: { properties: Record<string, { pattern?: string }>; required: string[]; additionalProperties: boolean } } } }).content['application/json'].schema;
+    const body = (
+      put.requestBody as {
+        content: { 'application/json': { schema: { properties: Record<string, { pattern?: string }>; required: string[]; additionalProperties: boolean } } };
+      }
+    ).content['application/json'].schema;
     expect(body.required).toEqual(['encrypted_value']);
-    expect(Object.keys(body.properties).sort()).toEqual(['access_policy', 'algorithm_hint', 'encrypted_value', 'expires_at', 'fingerprint', 'key_ref', 'metadata']);
+    expect(Object.keys(body.properties).sort()).toEqual([
+      'access_policy',
+      'algorithm_hint',
+      'encrypted_value',
+      'expires_at',
+      'fingerprint',
+      'key_ref',
+      'metadata',
+    ]);
     expect(body.additionalProperties).toBe(false);
     expect(put.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:purpose', 'path:external_id']);
     expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '401', '403', '412', '413', '415', '422', '429', '503']);
     const list = doc.paths['/admin/access-log']!.get!;
-    expect(list.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['purpose', 'external_id', 'app', 'operation', 'granted', 'since', 'until', 'limit', 'cursor']));
+    expect(list.parameters.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['purpose', 'external_id', 'app', 'operation', 'granted', 'since', 'until', 'limit', 'cursor']),
+    );
   });
 });

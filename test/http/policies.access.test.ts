@@ -34,8 +34,7 @@ describe('admin access policies', () => {
 
   const put = (name: string, body: unknown, requestId = `ap-${randomUUID()}`) =>
     vault.request('PUT', `/admin/access-policies/${name}`, { as: 'admin', body, headers: { 'X-Request-Id': requestId } });
-  const rowsFor = (requestId: string) =>
-    vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1 order by id', [requestId]);
+  const rowsFor = (requestId: string) => vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1 order by id', [requestId]);
   const policyRows = (name: string) =>
     vault.db.query<{ name: string; description: string | null; rules: unknown; builtin: boolean }>(
       'select name, description, rules, builtin from vault.access_policies where name = $1',
@@ -89,7 +88,10 @@ describe('admin access policies', () => {
     const refused = await put('payment-service-only', widened, `ap-${randomUUID()}`);
     expect(refused.status).toBe(409);
     expect((await problem(refused)).code).toBe('policy_widening_in_use');
-    const narrowed = { description: 'pay, with an end identity', rules: { ...PAYMENT_ONLY.rules, retrieve: { allow: 'any', allowed_apps: ['pay'], require_identity: true } } };
+    const narrowed = {
+      description: 'pay, with an end identity',
+      rules: { ...PAYMENT_ONLY.rules, retrieve: { allow: 'any', allowed_apps: ['pay'], require_identity: true } },
+    };
     const requestId = `ap-${randomUUID()}`;
     const res = await put('payment-service-only', narrowed, requestId);
     expect(res.status).toBe(200);
@@ -133,11 +135,17 @@ describe('admin access policies', () => {
     it.each(BUILTIN_NAMES)('PUT %s → 409, row unchanged, audited', async (name) => {
       const before = await policyRows(name);
       const requestId = `ap-${randomUUID()}`;
-      const res = await put(name, { description: 'hijack', rules: { store: { allow: 'any' }, retrieve: { allow: 'any' }, purge: { allow: 'any' } } }, requestId);
+      const res = await put(
+        name,
+        { description: 'hijack', rules: { store: { allow: 'any' }, retrieve: { allow: 'any' }, purge: { allow: 'any' } } },
+        requestId,
+      );
       expect(res.status).toBe(409);
       expect(await problem(res)).toMatchObject({ status: 409, code: 'conflict', request_id: requestId });
       expect(await policyRows(name)).toEqual(before);
-      expect((await rowsFor(requestId)).map((r) => [r.operation, r.app, r.granted, r.status, r.reason])).toEqual([['access_policy.put', 'admin', false, 409, `policy ${name}: builtin`]]);
+      expect((await rowsFor(requestId)).map((r) => [r.operation, r.app, r.granted, r.status, r.reason])).toEqual([
+        ['access_policy.put', 'admin', false, 409, `policy ${name}: builtin`],
+      ]);
     });
 
     it.each(BUILTIN_NAMES)('DELETE %s → 409, row kept, audited', async (name) => {
@@ -145,7 +153,9 @@ describe('admin access policies', () => {
       const res = await vault.request('DELETE', `/admin/access-policies/${name}`, { as: 'admin', headers: { 'X-Request-Id': requestId } });
       expect(res.status).toBe(409);
       expect(await policyRows(name)).toHaveLength(1);
-      expect((await rowsFor(requestId)).map((r) => [r.operation, r.granted, r.status, r.reason])).toEqual([['access_policy.delete', false, 409, `policy ${name}: builtin`]]);
+      expect((await rowsFor(requestId)).map((r) => [r.operation, r.granted, r.status, r.reason])).toEqual([
+        ['access_policy.delete', false, 409, `policy ${name}: builtin`],
+      ]);
     });
   });
 

@@ -32,10 +32,8 @@ describe('admin retention policies', () => {
 
   const put = (purpose: string, body: unknown, requestId = `ret-${randomUUID()}`) =>
     vault.request('PUT', `/admin/retention-policies/${purpose}`, { as: 'admin', body, headers: { 'X-Request-Id': requestId } });
-  const rowsFor = (requestId: string) =>
-    vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1 order by id', [requestId]);
-  const policyRows = (purpose: string) =>
-    vault.db.query<Record<string, unknown>>('select * from vault.retention_policies where purpose = $1', [purpose]);
+  const rowsFor = (requestId: string) => vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1 order by id', [requestId]);
+  const policyRows = (purpose: string) => vault.db.query<Record<string, unknown>>('select * from vault.retention_policies where purpose = $1', [purpose]);
 
   it('creates the README policy with 201, returns it, stores it and audits it', async () => {
     const requestId = `ret-${randomUUID()}`;
@@ -111,7 +109,9 @@ describe('admin retention policies', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const p = await problem(res);
     expect(p).toMatchObject({ status: 404, request_id: requestId });
-    expect((await rowsFor(requestId)).map((r) => [r.operation, r.purpose, r.granted, r.status])).toEqual([['retention_policy.get', 'nothing-here', false, 404]]);
+    expect((await rowsFor(requestId)).map((r) => [r.operation, r.purpose, r.granted, r.status])).toEqual([
+      ['retention_policy.get', 'nothing-here', false, 404],
+    ]);
   });
 
   it('lists all policies ordered by purpose as { items, next_cursor }', async () => {
@@ -168,9 +168,17 @@ describe('admin retention policies', () => {
     });
 
     it('a body that is not JSON is refused (415 for another content type, 400 for broken JSON)', async () => {
-      const notJson = await vault.request('PUT', '/admin/retention-policies/bad', { as: 'admin', rawBody: 'max_retention_days=30', headers: { 'Content-Type': 'text/plain' } });
+      const notJson = await vault.request('PUT', '/admin/retention-policies/bad', {
+        as: 'admin',
+        rawBody: 'max_retention_days=30',
+        headers: { 'Content-Type': 'text/plain' },
+      });
       expect(notJson.status).toBe(415);
-      const broken = await vault.request('PUT', '/admin/retention-policies/bad', { as: 'admin', rawBody: '{"max_retention_days":', headers: { 'Content-Type': 'application/json' } });
+      const broken = await vault.request('PUT', '/admin/retention-policies/bad', {
+        as: 'admin',
+        rawBody: '{"max_retention_days":',
+        headers: { 'Content-Type': 'application/json' },
+      });
       expect(broken.status).toBe(400);
       expect(await policyRows('bad')).toEqual([]);
     });
@@ -225,7 +233,9 @@ describe('admin retention policies', () => {
       const res = await vault.request('DELETE', '/admin/retention-policies/never-existed', { as: 'admin', headers: { 'X-Request-Id': requestId } });
       expect(res.status).toBe(404);
       expect(await problem(res)).toMatchObject({ status: 404, request_id: requestId });
-      expect((await rowsFor(requestId)).map((r) => [r.operation, r.purpose, r.granted, r.status])).toEqual([['retention_policy.delete', 'never-existed', false, 404]]);
+      expect((await rowsFor(requestId)).map((r) => [r.operation, r.purpose, r.granted, r.status])).toEqual([
+        ['retention_policy.delete', 'never-existed', false, 404],
+      ]);
     });
   });
 });

@@ -39,10 +39,13 @@ describe('no way around the rules', () => {
   afterAll(() => vault.close());
 
   describe('1. a replace is a purge plus a store', () => {
-    it("the owner cannot move an entry out of a policy whose purge rule it lacks, and nothing changes", async () => {
+    it('the owner cannot move an entry out of a policy whose purge rule it lacks, and nothing changes', async () => {
       await store(vault, 'pay', 'card', 'locked-1', { access_policy: 'admin-purge', encrypted_value: 'ct-original' });
       const before = await entryRow('card', 'locked-1');
-      const res = await vault.request('PUT', '/vault/card/locked-1', { as: 'pay', body: storeBody({ access_policy: 'owner-only', encrypted_value: 'ct-new' }) });
+      const res = await vault.request('PUT', '/vault/card/locked-1', {
+        as: 'pay',
+        body: storeBody({ access_policy: 'owner-only', encrypted_value: 'ct-new' }),
+      });
       expect(res.status).toBe(403);
       expect((await problem(res)).code).toBe('forbidden');
       const [row] = await rowsFor(res);
@@ -265,7 +268,10 @@ describe('no way around the rules', () => {
 
   describe('7. bounded memory under hostile variety', () => {
     it('made-up purpose names leave no verdict tables behind', async () => {
-      const snapshots = new PolicySnapshots(() => loadPolicySnapshots(vault.db.db), () => loadKnownPurposes(vault.db.db));
+      const snapshots = new PolicySnapshots(
+        () => loadPolicySnapshots(vault.db.db),
+        () => loadKnownPurposes(vault.db.db),
+      );
       const probe = await createTestVault({ apps: [{ name: 'low' }], database: vault.db, policySnapshots: snapshots });
       await store(vault, 'pay', 'card', 'known-1', { access_policy: 'open-retrieve' });
       expect((await probe.request('GET', '/vault/card/known-1', { as: 'low' })).status).toBe(200);

@@ -31,7 +31,10 @@ async function logFor(vault: TestVault, res: Response): Promise<LogRow> {
 }
 
 async function retrievalCount(vault: TestVault, purpose: string, id: string): Promise<number> {
-  const rows = await vault.db.query<{ n: number }>('select retrieval_count::int as n from vault.entries where purpose = $1 and external_id = $2', [purpose, id]);
+  const rows = await vault.db.query<{ n: number }>('select retrieval_count::int as n from vault.entries where purpose = $1 and external_id = $2', [
+    purpose,
+    id,
+  ]);
   expect(rows).toHaveLength(1);
   return rows[0]!.n;
 }

@@ -62,7 +62,11 @@ describe('PUT /vault/{purpose}/{external_id} — errors', () => {
 
   describe('400 invalid input', () => {
     it('malformed JSON', async () => {
-      const res = await vault.request('PUT', '/vault/card/bad-json', { as: 'pay', rawBody: '{"encrypted_value": "abc",', headers: { 'Content-Type': 'application/json' } });
+      const res = await vault.request('PUT', '/vault/card/bad-json', {
+        as: 'pay',
+        rawBody: '{"encrypted_value": "abc",',
+        headers: { 'Content-Type': 'application/json' },
+      });
       const { body } = await expectProblem(res, 400, 'validation_failed');
       expect(body.detail).toMatch(/json/i);
       await expectRejectedAndAudited(res, 400, { purpose: 'card', id: 'bad-json', app: 'pay' });
@@ -129,7 +133,10 @@ describe('PUT /vault/{purpose}/{external_id} — errors', () => {
     });
 
     it('algorithm_hint, key_ref and fingerprint with spaces are refused without echo', async () => {
-      const res = await put('/vault/card/bad-strings', storeBody({ algorithm_hint: 'AES 256 SECRETHINT', key_ref: 'kms key SECRETREF', fingerprint: 'fp SECRETFP' }));
+      const res = await put(
+        '/vault/card/bad-strings',
+        storeBody({ algorithm_hint: 'AES 256 SECRETHINT', key_ref: 'kms key SECRETREF', fingerprint: 'fp SECRETFP' }),
+      );
       const { body, text } = await expectProblem(res, 400, 'validation_failed');
       expect(body.errors?.map((e) => e.location)).toEqual(expect.arrayContaining(['body.algorithm_hint', 'body.key_ref', 'body.fingerprint']));
       for (const secret of ['SECRETHINT', 'SECRETREF', 'SECRETFP']) expect(text).not.toContain(secret);
@@ -142,7 +149,10 @@ describe('PUT /vault/{purpose}/{external_id} — errors', () => {
         const id = `bad-expiry-${i}`;
         const res = await put(`/vault/card/${id}`, storeBody({ expires_at }));
         const { body, text } = await expectProblem(res, 400, 'validation_failed');
-        expect(body.errors?.map((e) => e.location), String(expires_at)).toEqual(['body.expires_at']);
+        expect(
+          body.errors?.map((e) => e.location),
+          String(expires_at),
+        ).toEqual(['body.expires_at']);
         expect(text).not.toContain(String(expires_at));
         await expectRejectedAndAudited(res, 400, { purpose: 'card', id });
       }
@@ -173,7 +183,10 @@ describe('PUT /vault/{purpose}/{external_id} — errors', () => {
       for (const id of ['-starts-with-dash', 'has~tilde-SECRETID', 'x'.repeat(201), 'sp%20ace', 'slash%2Finside', '.hidden']) {
         const res = await put(`/vault/card/${id}`, storeBody());
         const { body, text } = await expectProblem(res, 400, 'validation_failed');
-        expect(body.errors?.map((e) => e.location), id).toEqual(['param.external_id']);
+        expect(
+          body.errors?.map((e) => e.location),
+          id,
+        ).toEqual(['param.external_id']);
         expect(text).not.toContain(decodeURIComponent(id));
         await expectRejectedAndAudited(res, 400, { purpose: 'card', id: null, app: 'pay' });
       }
@@ -290,7 +303,7 @@ describe('PUT /vault/{purpose}/{external_id} — errors', () => {
     });
 
     it('refuses a value one byte over the limit with 413, without echoing it', async () => {
-      const value = 'SECRETVALUE' + 'v'.repeat(54);
+      const value = `SECRETVALUE${'v'.repeat(54)}`;
       expect(value).toHaveLength(65);
       const res = await small.request('PUT', '/vault/card/too-big', { as: 'pay', body: storeBody({ encrypted_value: value }) });
       const { body, text } = await expectProblem(res, 413, 'payload_too_large');

@@ -272,9 +272,9 @@ describe('PUT /vault/{purpose}/{external_id} — happy paths', () => {
 
   it('accepts UUIDs, payment-12345 style ids and the longest allowed id and purpose', async () => {
     const uuid = '3f2c1a9e-7b4d-4e8a-9c1f-0a2b3c4d5e6f';
-    const longId = 'A' + 'b.c:d-'.repeat(33) + 'e'; // 200 characters
+    const longId = `A${'b.c:d-'.repeat(33)}e`; // 200 characters
     expect(longId).toHaveLength(200);
-    const longPurpose = 'p' + 'x'.repeat(63);
+    const longPurpose = `p${'x'.repeat(63)}`;
     await putRetention(vault, longPurpose);
     for (const [purpose, id] of [
       ['card', uuid],
@@ -309,7 +309,11 @@ describe('PUT /vault/{purpose}/{external_id} — happy paths', () => {
 
   it('writes one granted access-log row per store with the request id and status, never the value', async () => {
     const value = 'vault:v1:secret-blob-for-audit';
-    const created = await vault.request('PUT', '/vault/card/audited', { as: 'pay', body: storeBody({ encrypted_value: value }), headers: { 'X-Request-Id': 'req-store-1' } });
+    const created = await vault.request('PUT', '/vault/card/audited', {
+      as: 'pay',
+      body: storeBody({ encrypted_value: value }),
+      headers: { 'X-Request-Id': 'req-store-1' },
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('x-request-id')).toBe('req-store-1');
     const replaced = await put('audited', storeBody({ encrypted_value: value }));
@@ -317,7 +321,15 @@ describe('PUT /vault/{purpose}/{external_id} — happy paths', () => {
 
     const log = await vault.accessLog();
     const first = log.find((r) => r.request_id === 'req-store-1');
-    expect(first).toMatchObject({ operation: 'store', purpose: 'card', external_id: 'audited', app: 'pay', auth_method: 'api_key', granted: true, status: 201 });
+    expect(first).toMatchObject({
+      operation: 'store',
+      purpose: 'card',
+      external_id: 'audited',
+      app: 'pay',
+      auth_method: 'api_key',
+      granted: true,
+      status: 201,
+    });
     const second = log.find((r) => r.request_id === replaced.headers.get('x-request-id'));
     expect(second).toMatchObject({ operation: 'store', purpose: 'card', external_id: 'audited', granted: true, status: 200 });
     expect(JSON.stringify(log)).not.toContain('secret-blob-for-audit');

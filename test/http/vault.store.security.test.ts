@@ -80,7 +80,7 @@ describe('PUT /vault/{purpose}/{external_id} — security and check order', () =
     });
 
     it('a wrong key gets the same 401 as no key, and the key is not logged', async () => {
-      const wrongKey = 'WRONGKEY-' + 'z'.repeat(20);
+      const wrongKey = `WRONGKEY-${'z'.repeat(20)}`;
       const wrong = await put('/vault/card/anon-2', storeBody(), { rawKey: wrongKey });
       expect(wrong.headers.get('www-authenticate')).toMatch(/X-Vault-Key/);
       const { body: wrongBody, row } = await expectDenied(wrong, 401, 'unauthenticated');
@@ -118,7 +118,11 @@ describe('PUT /vault/{purpose}/{external_id} — security and check order', () =
     });
 
     it('wrong content type + no retention policy → 415', async () => {
-      const res = await vault.request('PUT', '/vault/nopolicy/order-5', { as: 'merchant-a', rawBody: JSON.stringify(storeBody()), headers: { 'Content-Type': 'text/plain' } });
+      const res = await vault.request('PUT', '/vault/nopolicy/order-5', {
+        as: 'merchant-a',
+        rawBody: JSON.stringify(storeBody()),
+        headers: { 'Content-Type': 'text/plain' },
+      });
       await expectDenied(res, 415, 'unsupported_media_type');
     });
 
@@ -278,13 +282,17 @@ describe('PUT /vault/{purpose}/{external_id} — security and check order', () =
 
     it('ten concurrent If-None-Match: * creates on one key → exactly one 201, the rest 412, one row', async () => {
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => put('/vault/card/race-create', storeBody({ encrypted_value: `creator-${i}` }), { headers: { 'If-None-Match': '*' } })),
+        Array.from({ length: 10 }, (_, i) =>
+          put('/vault/card/race-create', storeBody({ encrypted_value: `creator-${i}` }), { headers: { 'If-None-Match': '*' } }),
+        ),
       );
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
       expect(statuses.filter((s) => s === 412)).toHaveLength(9);
       const winnerIndex = statuses.indexOf(201);
-      const rows = await vault.db.query<{ encrypted_value: string }>("select encrypted_value from vault.entries where purpose = 'card' and external_id = 'race-create'");
+      const rows = await vault.db.query<{ encrypted_value: string }>(
+        "select encrypted_value from vault.entries where purpose = 'card' and external_id = 'race-create'",
+      );
       expect(rows.map((r) => r.encrypted_value)).toEqual([`creator-${winnerIndex}`]);
       const log = (await vault.accessLog()).filter((r) => r.operation === 'store' && r.external_id === 'race-create');
       expect(log).toHaveLength(10);
@@ -293,9 +301,7 @@ describe('PUT /vault/{purpose}/{external_id} — security and check order', () =
     });
 
     it('ten concurrent unconditional stores on a new key → one 201 and nine 200, never 409 or 5xx', async () => {
-      const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => put('/vault/card/race-plain', storeBody({ encrypted_value: `writer-${i}` }))),
-      );
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => put('/vault/card/race-plain', storeBody({ encrypted_value: `writer-${i}` }))));
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 201)).toHaveLength(1);
       expect(statuses.filter((s) => s === 200)).toHaveLength(9);

@@ -17,8 +17,7 @@ for (const kind of ['ed25519', 'p256'] as const) {
   describe(`signed purge receipts (${kind})`, () => {
     let vault: TestVault;
     beforeAll(async () => {
-      const pair =
-        kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const pair = kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       vault = await createTestVault({ apps: [{ name: 'pay' }], receiptSigner: createReceiptSigner(pem) });
       await putRetention(vault, 'card', { max_retention_days: 30, default_ttl_days: 5, purge_method: 'crypto-shred' });
@@ -42,7 +41,15 @@ for (const kind of ['ed25519', 'p256'] as const) {
       const receipt = (await res.json()) as { receipt: string; proof: string; record: string; purge_log_id: number };
       const { payload, header } = await verify(vault, receipt.receipt);
       expect(header.typ).toBe('vsql-vault-purge-receipt+jwt');
-      expect(payload).toMatchObject({ iss: 'vsql-vault', purge_log_id: receipt.purge_log_id, purpose: 'card', external_id: 'r-1', method: 'crypto-shred', proof: receipt.proof, record: receipt.record });
+      expect(payload).toMatchObject({
+        iss: 'vsql-vault',
+        purge_log_id: receipt.purge_log_id,
+        purpose: 'card',
+        external_id: 'r-1',
+        method: 'crypto-shred',
+        proof: receipt.proof,
+        record: receipt.record,
+      });
       expect(`sha256:${sha(payload.record as string)}`).toBe(receipt.proof);
       const [stored] = await vault.db.query<{ jws: string }>('select jws from vault.purge_receipts where purge_log_id = $1', [receipt.purge_log_id]);
       expect(stored!.jws).toBe(receipt.receipt);

@@ -26,7 +26,8 @@ describe('a sweep interrupted by a storage failure', () => {
   });
   afterAll(() => vault.close());
 
-  const sweep = () => runSweep({ db: vault.db.db, clock: vault.clock, logger: silentLogger, purgeProofHash: true, batchSize: 10 }, { kind: 'schedule', actorApp: 'test' });
+  const sweep = () =>
+    runSweep({ db: vault.db.db, clock: vault.clock, logger: silentLogger, purgeProofHash: true, batchSize: 10 }, { kind: 'schedule', actorApp: 'test' });
 
   async function invariants() {
     const orphans = await vault.db.query(

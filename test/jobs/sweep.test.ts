@@ -40,12 +40,20 @@ describe('purge sweep', () => {
     await store(vault, 'pay', 'card', 'dry-1', { expires_at: new Date(vault.clock.current.getTime() + 86_400_000).toISOString() });
     await store(vault, 'pay', 'card', 'dry-2');
     vault.clock.advanceDays(2);
-    const before = { entries: await count(vault, 'vault.entries'), purges: await count(vault, 'vault.purge_log'), runs: await count(vault, 'vault.sweep_runs') };
+    const before = {
+      entries: await count(vault, 'vault.entries'),
+      purges: await count(vault, 'vault.purge_log'),
+      runs: await count(vault, 'vault.sweep_runs'),
+    };
     const { status, body } = await sweep(vault, '?dry_run=true');
     expect(status).toBe(200);
     expect(body).toMatchObject({ dry_run: true, would_purge: 1, counts: { card: { 'physical-delete': 1 } } });
     expect(body.items).toEqual([expect.objectContaining({ purpose: 'card', external_id: 'dry-1', method: 'physical-delete', cause: 'expired' })]);
-    expect({ entries: await count(vault, 'vault.entries'), purges: await count(vault, 'vault.purge_log'), runs: await count(vault, 'vault.sweep_runs') }).toEqual(before);
+    expect({
+      entries: await count(vault, 'vault.entries'),
+      purges: await count(vault, 'vault.purge_log'),
+      runs: await count(vault, 'vault.sweep_runs'),
+    }).toEqual(before);
   });
 
   it('purges expired entries by each method, with proofs, audit rows and a recorded run', async () => {
@@ -74,7 +82,16 @@ describe('purge sweep', () => {
     expect((await vault.request('GET', '/vault/shred/s-1', { as: 'pay' })).status).toBe(410);
     expect((await vault.request('GET', '/vault/card/live-1', { as: 'pay' })).status).toBe(200);
 
-    const logs = await vault.db.query<{ purpose: string; external_id: string; method: string; reason: string; record: string; proof: string | null; actor_app: string; sweep_run_id: string }>(
+    const logs = await vault.db.query<{
+      purpose: string;
+      external_id: string;
+      method: string;
+      reason: string;
+      record: string;
+      proof: string | null;
+      actor_app: string;
+      sweep_run_id: string;
+    }>(
       'select purpose, external_id, method, reason, record, proof, actor_app, sweep_run_id::text from vault.purge_log where sweep_run_id = $1 order by purpose',
       [runId],
     );
@@ -130,7 +147,10 @@ describe('purge sweep', () => {
   it('the scheduler runs sweeps on its cron schedule', async () => {
     await store(vault, 'pay', 'card', 'sched-1', { expires_at: new Date(vault.clock.current.getTime() + 60_000).toISOString() });
     vault.clock.advanceDays(1);
-    const sweeper = startSweeper({ db: vault.db.db, clock: vault.clock, logger: silentLogger, purgeProofHash: true }, { schedule: '* * * * * *', intervalHours: 24 });
+    const sweeper = startSweeper(
+      { db: vault.db.db, clock: vault.clock, logger: silentLogger, purgeProofHash: true },
+      { schedule: '* * * * * *', intervalHours: 24 },
+    );
     try {
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && (await count(vault, `vault.entries where external_id = 'sched-1'`)) > 0) {
@@ -167,7 +187,9 @@ describe('several replicas sweeping one database at once', () => {
 
   it('purges every entry exactly once with exactly one proof', async () => {
     const results = await Promise.all(
-      replicas.map((r) => runSweep({ db: r.db.db, clock: r.clock, logger: silentLogger, purgeProofHash: true, batchSize: 100 }, { kind: 'api', actorApp: 'test' })),
+      replicas.map((r) =>
+        runSweep({ db: r.db.db, clock: r.clock, logger: silentLogger, purgeProofHash: true, batchSize: 100 }, { kind: 'api', actorApp: 'test' }),
+      ),
     );
     expect(results.reduce((n, r) => n + r.purged, 0)).toBe(total);
     const db = replicas[0]!.db;
@@ -175,7 +197,9 @@ describe('several replicas sweeping one database at once', () => {
       `select count(*)::int as n from (select external_id from vault.purge_log where purpose = 'bulk' group by external_id having count(*) > 1) d`,
     );
     expect(dupes!.n).toBe(0);
-    const [logged] = await db.query<{ n: number; proofs: number }>(`select count(*)::int as n, count(proof)::int as proofs from vault.purge_log where purpose = 'bulk'`);
+    const [logged] = await db.query<{ n: number; proofs: number }>(
+      `select count(*)::int as n, count(proof)::int as proofs from vault.purge_log where purpose = 'bulk'`,
+    );
     expect(logged).toEqual({ n: total, proofs: total });
     const [left] = await db.query<{ n: number }>(`select count(*)::int as n from vault.entries where purpose = 'bulk' and purged_at is null`);
     expect(left!.n).toBe(0);

@@ -79,7 +79,14 @@ describe('one-statement read ≡ decide() + expiry + budget', () => {
         await vault.db.query(`update vault.access_policies set rules = $1::text::jsonb where name = 'prop'`, [JSON.stringify(rules)]);
         await vault.db.query(
           `update vault.entries set access_policy = 'prop', owner_app = $1, expires_at = $2, purged_at = $3, encrypted_value = $4, retrieval_count = $5, created_at = $6 where external_id = 'prop-1'`,
-          [state.owner, expiresAt.toISOString(), purgedAt?.toISOString() ?? null, state.shredded ? '' : 'vault:v1:blob', state.retrievals, createdAt.toISOString()],
+          [
+            state.owner,
+            expiresAt.toISOString(),
+            purgedAt?.toISOString() ?? null,
+            state.shredded ? '' : 'vault:v1:blob',
+            state.retrievals,
+            createdAt.toISOString(),
+          ],
         );
 
         const requestId = `prop-${++seq}`;

@@ -48,7 +48,9 @@ describe('the one-statement audited read', () => {
     expect(out.status).toBe(200);
     expect(out.entry?.encryptedValue).toBe('vault:v1:AES256-GCM:keyid=7:Y2lwaGVydGV4dA==');
     expect(out.entry?.expiresAt).toBeInstanceOf(Date);
-    expect(await rowsFor(i.caller.requestId)).toEqual([{ operation: 'retrieve', app: 'pay', granted: true, status: 200, reason: null, client_addr: '10.0.0.7' }]);
+    expect(await rowsFor(i.caller.requestId)).toEqual([
+      { operation: 'retrieve', app: 'pay', granted: true, status: 200, reason: null, client_addr: '10.0.0.7' },
+    ]);
   });
 
   it('denies another app by the owner-only rule: no blob leaves, one denied row', async () => {
@@ -56,7 +58,9 @@ describe('the one-statement audited read', () => {
     const out = await readAndAudit(vault.db.db, i);
     expect(out).toMatchObject({ status: 403, reason: 'not_owner' });
     expect(out.entry?.encryptedValue).toBe('');
-    expect(await rowsFor(i.caller.requestId)).toEqual([{ operation: 'retrieve', app: 'other', granted: false, status: 403, reason: 'not_owner', client_addr: '10.0.0.7' }]);
+    expect(await rowsFor(i.caller.requestId)).toEqual([
+      { operation: 'retrieve', app: 'other', granted: false, status: 403, reason: 'not_owner', client_addr: '10.0.0.7' },
+    ]);
   });
 
   it('answers 404 for a missing entry, with its row', async () => {
@@ -142,7 +146,10 @@ describe('more access policies than a verdict table carries', () => {
   beforeAll(async () => {
     vault = await createTestVault({ apps: [{ name: 'pay' }, { name: 'other' }] });
     await putRetention(vault, 'card');
-    const values = Array.from({ length: MAX_POLICIES_PER_TABLE }, (_, i) => `('many-${i}', 'bulk', '{"store":{"allow":"any"},"retrieve":{"allow":"owner"},"purge":{"allow":"admin"}}'::jsonb, false, now(), now())`);
+    const values = Array.from(
+      { length: MAX_POLICIES_PER_TABLE },
+      (_, i) => `('many-${i}', 'bulk', '{"store":{"allow":"any"},"retrieve":{"allow":"owner"},"purge":{"allow":"admin"}}'::jsonb, false, now(), now())`,
+    );
     await vault.db.query(`insert into vault.access_policies (name, description, rules, builtin, created_at, updated_at) values ${values.join(', ')}`);
     await store(vault, 'pay', 'card', 'crowded', { access_policy: 'many-7' });
   });
@@ -154,7 +161,10 @@ describe('more access policies than a verdict table carries', () => {
     const owner = await vault.request('GET', '/vault/card/crowded', { as: 'pay' });
     const stranger = await vault.request('HEAD', '/vault/card/crowded', { as: 'other' });
     expect([owner.status, stranger.status]).toEqual([200, 403]);
-    for (const [res, granted] of [[owner, true], [stranger, false]] as const) {
+    for (const [res, granted] of [
+      [owner, true],
+      [stranger, false],
+    ] as const) {
       const rows = await vault.db.query<{ granted: boolean }>('select granted from vault.access_log where request_id = $1', [res.headers.get('x-request-id')]);
       expect(rows).toEqual([{ granted }]);
     }

@@ -11,7 +11,12 @@ import { putAccessPolicy, putRetention, store } from '../support/fixtures';
  */
 describe('spending a retrieval budget', () => {
   let vault: TestVault;
-  const state = async () => (await vault.db.query<{ id: number; etag: string; n: number }>(`select id::int as id, etag, retrieval_count as n from vault.entries where external_id = 'budgeted'`))[0]!;
+  const state = async () =>
+    (
+      await vault.db.query<{ id: number; etag: string; n: number }>(
+        `select id::int as id, etag, retrieval_count as n from vault.entries where external_id = 'budgeted'`,
+      )
+    )[0]!;
   const spend = (s: { id: number; etag: string }, max: number, now = vault.clock.now()) =>
     vault.db.db.transaction((tx) => consumeRetrieval(tx as unknown as Db, { id: s.id, etag: s.etag, max, now }));
 

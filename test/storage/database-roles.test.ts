@@ -26,9 +26,7 @@ describe('the documented production role', () => {
   it('can work the entries and policies, and owns nothing', async () => {
     for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE']) expect(await can('vault.entries', p)).toBe(true);
     expect(await can('vault.entries', 'TRUNCATE')).toBe(false);
-    const [owner] = await db.query<{ n: number }>(
-      `select count(*)::int as n from pg_tables where schemaname = 'vault' and tableowner = 'vsql_vault'`,
-    );
+    const [owner] = await db.query<{ n: number }>(`select count(*)::int as n from pg_tables where schemaname = 'vault' and tableowner = 'vsql_vault'`);
     expect(owner!.n).toBe(0);
     const [create] = await db.query<{ ok: boolean }>(`select has_schema_privilege('vsql_vault', 'vault', 'CREATE') as ok`);
     expect(create!.ok).toBe(false);

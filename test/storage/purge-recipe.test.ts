@@ -20,11 +20,7 @@ describe('purge proof recipe: database and TypeScript agree', () => {
   });
   afterAll(() => vault.close());
 
-  const awkward = [
-    'plain-ascii-ciphertext',
-    'quote " backslash \\ slash / tab \t newline \n ctrl \u0001 \u001f',
-    'unicode é ü 漢字 🙂 \u2028 \u2029',
-  ];
+  const awkward = ['plain-ascii-ciphertext', 'quote " backslash \\ slash / tab \t newline \n ctrl \u0001 \u001f', 'unicode é ü 漢字 🙂 \u2028 \u2029'];
 
   for (const method of methods) {
     it(`${method}: the stored record is canonical and the proof is its SHA-256`, async () => {

@@ -47,7 +47,10 @@ export function runCommonAuthTests(routes: readonly AuthRoute[], options: { extr
 
   beforeAll(async () => {
     vault = await createTestVault({
-      apps: [{ name: 'pay', purposes: ['card'] }, { name: 'auditor-app', roles: ['auditor'] }],
+      apps: [
+        { name: 'pay', purposes: ['card'] },
+        { name: 'auditor-app', roles: ['auditor'] },
+      ],
       metrics: createVaultMetrics(),
       ...(options.extraOperations && { extraOperations: options.extraOperations }),
     });
@@ -162,16 +165,17 @@ export function runCommonAuthTests(routes: readonly AuthRoute[], options: { extr
       expect(details.size).toBe(1);
     });
 
-    if (route.body !== undefined) it('authenticates before it validates: no credential with a junk body is still 401', async () => {
-      const requestId = `auth-${randomUUID()}`;
-      const res = await vault.request(route.method, route.path, {
-        rawBody: '{"not": json',
-        headers: { 'X-Request-Id': requestId, 'Content-Type': 'application/json' },
+    if (route.body !== undefined)
+      it('authenticates before it validates: no credential with a junk body is still 401', async () => {
+        const requestId = `auth-${randomUUID()}`;
+        const res = await vault.request(route.method, route.path, {
+          rawBody: '{"not": json',
+          headers: { 'X-Request-Id': requestId, 'Content-Type': 'application/json' },
+        });
+        expect(res.status).toBe(401);
+        const rows = await rowsFor(requestId);
+        expect(rows.map((r) => [r.operation, r.granted, r.status])).toEqual([['authenticate', false, 401]]);
       });
-      expect(res.status).toBe(401);
-      const rows = await rowsFor(requestId);
-      expect(rows.map((r) => [r.operation, r.granted, r.status])).toEqual([['authenticate', false, 401]]);
-    });
 
     if (route.role === 'evidence') {
       it('refuses an app without the admin or auditor role with 403', async () => {

@@ -31,6 +31,14 @@ export async function store(vault: TestVault, as: string, purpose: string, id: s
 
 /** Asserts nothing about status; returns the parsed problem body and checks its shape. */
 export async function problem(res: Response) {
-  const body = (await res.json()) as { type: string; title: string; status: number; detail: string; request_id: string; code: string; errors?: { location: string; message: string }[] };
+  const body = (await res.json()) as {
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    request_id: string;
+    code: string;
+    errors?: { location: string; message: string }[];
+  };
   return body;
 }

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -219,7 +218,13 @@ export interface Pki {
   file(name: string): string;
   pem(name: string): Buffer;
   /** Issues a leaf signed by `ca` (a CA made by ca()); `validity` is `{days}` or a fixed start/end (YYYYMMDDHHMMSSZ). */
-  leaf(name: string, subject: string, ca: string, extensions: 'server' | 'client' | 'client_spiffe' | 'client_spiffe_evil' | 'client_spiffe_otherns', validity?: { start: string; end: string }): void;
+  leaf(
+    name: string,
+    subject: string,
+    ca: string,
+    extensions: 'server' | 'client' | 'client_spiffe' | 'client_spiffe_evil' | 'client_spiffe_otherns',
+    validity?: { start: string; end: string },
+  ): void;
   ca(name: string, subject: string): void;
   cleanup(): void;
 }
@@ -236,7 +241,23 @@ export function createPki(): Pki {
     file: (name) => join(dir, `${name}.pem`),
     pem: (name) => readFileSync(join(dir, `${name}.pem`)),
     ca(name, subject) {
-      run(['req', '-x509', '-config', 'openssl.cnf', '-extensions', 'v3_ca', ...newKey, '-keyout', `${name}-key.pem`, '-out', `${name}.pem`, '-days', '2', '-subj', subject]);
+      run([
+        'req',
+        '-x509',
+        '-config',
+        'openssl.cnf',
+        '-extensions',
+        'v3_ca',
+        ...newKey,
+        '-keyout',
+        `${name}-key.pem`,
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-subj',
+        subject,
+      ]);
       writeFileSync(join(dir, `${name}.index`), '');
       writeFileSync(join(dir, `${name}.serial`), '1000\n');
     },
@@ -246,7 +267,25 @@ export function createPki(): Pki {
       const cnf = OPENSSL_CNF.replace('database = index.txt', `database = ${ca}.index`).replace('serial = serial', `serial = ${ca}.serial`);
       writeFileSync(join(dir, `${ca}.cnf`), cnf);
       const dates = validity ? ['-startdate', validity.start, '-enddate', validity.end] : ['-days', '2'];
-      run(['ca', '-config', `${ca}.cnf`, '-batch', '-notext', '-preserveDN', '-in', `${name}.csr`, '-cert', `${ca}.pem`, '-keyfile', `${ca}-key.pem`, '-out', `${name}.pem`, '-extensions', extensions, ...dates]);
+      run([
+        'ca',
+        '-config',
+        `${ca}.cnf`,
+        '-batch',
+        '-notext',
+        '-preserveDN',
+        '-in',
+        `${name}.csr`,
+        '-cert',
+        `${ca}.pem`,
+        '-keyfile',
+        `${ca}-key.pem`,
+        '-out',
+        `${name}.pem`,
+        '-extensions',
+        extensions,
+        ...dates,
+      ]);
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

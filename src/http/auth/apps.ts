@@ -55,8 +55,7 @@ export function buildAppRegistry(config: Readonly<VaultConfig>, env: NodeJS.Proc
   const issuers = config.auth.jwt ? [config.auth.jwt.issuer].flat() : [];
   return {
     apps,
-    byJwtClient: (issuer, clientId) =>
-      apps.find((a) => a.jwtClientId === clientId && (a.jwtIssuer ?? issuers[0]) === issuer && issuers.includes(issuer)),
+    byJwtClient: (issuer, clientId) => apps.find((a) => a.jwtClientId === clientId && (a.jwtIssuer ?? issuers[0]) === issuer && issuers.includes(issuer)),
     byMtlsNames: (names) => apps.filter((a) => a.mtlsId !== undefined && names.includes(a.mtlsId)),
   };
 }

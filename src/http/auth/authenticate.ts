@@ -36,7 +36,14 @@ export function authenticate(options: AuthOptions) {
       principal = await identify(c.req.header('authorization'), c.req.header(options.apiKeyHeader), socketOf(c.env), options);
     } catch (error) {
       if (error instanceof UnauthenticatedError) {
-        const tried = c.req.header('authorization') !== undefined ? 'jwt' : c.req.header(options.apiKeyHeader) !== undefined ? 'api_key' : error.reason === 'missing_credential' ? 'none' : 'mtls';
+        const tried =
+          c.req.header('authorization') !== undefined
+            ? 'jwt'
+            : c.req.header(options.apiKeyHeader) !== undefined
+              ? 'api_key'
+              : error.reason === 'missing_credential'
+                ? 'none'
+                : 'mtls';
         options.onFailure?.(tried, error.reason ?? 'unknown');
       }
       throw error;
@@ -50,7 +57,12 @@ function socketOf(env: unknown): TLSSocket | undefined {
   return (env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket as TLSSocket | undefined;
 }
 
-async function identify(authorization: string | undefined, apiKey: string | undefined, socket: TLSSocket | undefined, options: AuthOptions): Promise<Principal> {
+async function identify(
+  authorization: string | undefined,
+  apiKey: string | undefined,
+  socket: TLSSocket | undefined,
+  options: AuthOptions,
+): Promise<Principal> {
   if (authorization !== undefined) {
     if (!options.jwt) throw new UnauthenticatedError('bearer_not_configured');
     const match = authorization.length <= MAX_TOKEN_LENGTH ? BEARER.exec(authorization) : null;

@@ -6,7 +6,10 @@ import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '.
 
 export const sweepQuerySchema = z
   .object({
-    dry_run: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    dry_run: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     limit: z.coerce.number().int().min(1).max(10_000).default(100),
   })
   .strict();
@@ -32,7 +35,13 @@ export function purgeOperations(deps: RouteDeps): AnyOperation[] {
             dry_run: true,
             would_purge: out.preview.total,
             counts: out.preview.counts,
-            items: out.preview.items.map((i) => ({ purpose: i.purpose, external_id: i.external_id, expires_at: i.expires_at.toISOString(), method: i.method, cause: i.cause })),
+            items: out.preview.items.map((i) => ({
+              purpose: i.purpose,
+              external_id: i.external_id,
+              expires_at: i.expires_at.toISOString(),
+              method: i.method,
+              cause: i.cause,
+            })),
           });
         }
         const r = out.result;

@@ -70,7 +70,14 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       access: 'authenticated',
       summary: 'Retrieve the blob and its metadata',
       params: entryKeyParam,
-      responses: { 200: 'the entry (ETag)', ...COMMON_ERRORS, ...AUTH_ERRORS, 403: 'denied by the retrieve rule or retrieval budget spent', 404: 'unknown entry', 410: 'expired or purged' },
+      responses: {
+        200: 'the entry (ETag)',
+        ...COMMON_ERRORS,
+        ...AUTH_ERRORS,
+        403: 'denied by the retrieve rule or retrieval budget spent',
+        404: 'unknown entry',
+        410: 'expired or purged',
+      },
       example,
       run: async (c, { params: { purpose, external_id } }) => {
         const entry = await retrieveEntry({ ctx: serviceContext(c, deps), key: { purpose, externalId: external_id } });
@@ -104,7 +111,14 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       access: 'authenticated',
       summary: 'Purge now; returns the purge receipt',
       params: entryKeyParam,
-      responses: { 200: 'purge receipt with SHA-256 proof', ...COMMON_ERRORS, ...AUTH_ERRORS, 403: 'denied by the purge rule', 404: 'unknown entry', 410: 'already purged' },
+      responses: {
+        200: 'purge receipt with SHA-256 proof',
+        ...COMMON_ERRORS,
+        ...AUTH_ERRORS,
+        403: 'denied by the purge rule',
+        404: 'unknown entry',
+        410: 'already purged',
+      },
       example,
       run: async (c, { params: { purpose, external_id } }) => {
         const receipt = await purgeEntry({ ctx: serviceContext(c, deps), key: { purpose, externalId: external_id } });

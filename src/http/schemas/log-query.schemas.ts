@@ -11,9 +11,18 @@ export const accessLogQuerySchema = z
   .object({
     purpose: z.string().regex(PURPOSE_PATTERN).optional(),
     external_id: z.string().regex(EXTERNAL_ID_PATTERN).optional(),
-    app: z.string().regex(/^(system:)?[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/).optional(),
-    operation: z.string().regex(/^[a-z_.]{1,64}$/).optional(),
-    granted: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    app: z
+      .string()
+      .regex(/^(system:)?[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)
+      .optional(),
+    operation: z
+      .string()
+      .regex(/^[a-z_.]{1,64}$/)
+      .optional(),
+    granted: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     since: dateTime.optional(),
     until: dateTime.optional(),
     limit,
@@ -31,7 +40,6 @@ export const purgeLogQuerySchema = z
     cursor: z.string().max(64).optional(),
   })
   .strict();
-
 
 export function accessLogDto(r: AccessLogRow) {
   return {

@@ -35,9 +35,15 @@ export function storeBodySchema(limits: BodyLimits) {
       key_ref: z.string().min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
       metadata: z
         .record(z.string().max(128), z.json())
-        .refine((m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= limits.maxMetadataBytes, `metadata must serialize to at most ${limits.maxMetadataBytes} bytes`)
+        .refine(
+          (m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= limits.maxMetadataBytes,
+          `metadata must serialize to at most ${limits.maxMetadataBytes} bytes`,
+        )
         .optional(),
-      expires_at: z.iso.datetime({ offset: true, error: 'expires_at must be an RFC 3339 date-time' }).transform((v) => new Date(v)).optional(),
+      expires_at: z.iso
+        .datetime({ offset: true, error: 'expires_at must be an RFC 3339 date-time' })
+        .transform((v) => new Date(v))
+        .optional(),
       access_policy: z.string().regex(POLICY_NAME_PATTERN, 'access_policy must match ^[a-z0-9][a-z0-9_-]{0,63}$').optional(),
       fingerprint: z.string().min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
     })
@@ -49,7 +55,10 @@ export function listQuerySchema(maxLimit: number) {
     .object({
       limit: z.coerce.number().int().min(1).max(maxLimit).default(Math.min(100, maxLimit)),
       cursor: z.string().max(400).optional(),
-      expiring_before: z.iso.datetime({ offset: true }).transform((v) => new Date(v)).optional(),
+      expiring_before: z.iso
+        .datetime({ offset: true })
+        .transform((v) => new Date(v))
+        .optional(),
       fingerprint: z.string().min(1).max(256).regex(PRINTABLE).optional(),
       owner_app: z.string().regex(APP_NAME_PATTERN).optional(),
     })
