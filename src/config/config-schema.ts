@@ -216,7 +216,7 @@ export const configSchema = z
         code: 'custom',
         path: ['auth', 'mtls'],
         message:
-          '[auth.mtls] is gone: declare each certificate on its app as mtls_id (a full SPIFFE ID or the certificate subject) with its roles and purposes (README, "Migrating from app names")',
+          '[auth.mtls] is gone: declare each certificate on its app as mtls_id (a full SPIFFE ID or the certificate subject) with its roles and purposes (docs/security.md, "Migrating from app names")',
       });
     }
     const bound = { key: new Map<string, string>(), jwt: new Map<string, string>(), mtls: new Map<string, string>() };

@@ -3,7 +3,7 @@ import type { PurgeLogMethod as PurgeMethod } from './retention';
 
 /**
  * The record a purge proof is computed over. Field set and serialization are a published contract
- * (README, "Purge proof"): change them only with a new `v`.
+ * (docs/purge-proof.md): change them only with a new `v`.
  */
 export interface PurgeRecord {
   v: 1;

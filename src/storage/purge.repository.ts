@@ -53,7 +53,7 @@ export interface PurgedRow {
  * purge-log row (canonical record + SHA-256 proof, computed in the database from the row as it was) and,
  * for sweeps, its access-log row are written by the same statement — so a crash or a lost connection can
  * never leave an entry purged without its proof, or a proof without its purge. The record follows the
- * recipe in the README ("Purge proof"); domain/purge-proof.ts is the same recipe in TypeScript, and a
+ * recipe in docs/purge-proof.md; domain/purge-proof.ts is the same recipe in TypeScript, and a
  * test holds the two equal.
  */
 function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {

@@ -3,7 +3,7 @@ import { vaultSchema } from './vault-schema';
 
 /**
  * Evidence that an entry existed and was destroyed. `record` holds the exact canonical bytes the proof
- * was computed over (see README, "Purge proof"), so an assessor can recompute `proof` from this row alone.
+ * was computed over (docs/purge-proof.md), so an assessor can recompute `proof` from this row alone.
  */
 export const purgeLog = vaultSchema.table(
   'purge_log',
