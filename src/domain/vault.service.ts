@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { decide, listGrants, type PolicyRules } from './access-rules';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from './errors';
 import { hasRole, inPurposeScope } from './principal';
-import { goneReason, isGone, resolveExpiry, type PurgeLogMethod } from './retention';
+import { isGone, resolveExpiry, type PurgeLogMethod } from './retention';
+import { judgeRead, type ReadVerdict } from './read-decision';
 import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome } from './executor';
 import type { ServiceContext } from './service-context';
 import { readAndAudit } from '../storage/audited-read.repository';
@@ -162,14 +163,25 @@ function toMeta(row: EntryRow): EntryMeta {
 }
 
 /** Shared by GET and HEAD: 404 unknown → 403 by the retrieve rule → 410 expired or shredded. */
-async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey) {
+async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists') {
   const found = await findEntryWithRules(tx, key);
-  if (!found) throw new NotFoundError().withReason('not_found');
-  const decision = decide((found.rules as PolicyRules | null) ?? undefined, ctx.actor, { purpose: key.purpose, ownerApp: found.entry.ownerApp }, 'retrieve');
-  if (!decision.allow) throw denied(decision.reason);
-  const gone = goneReason(found.entry, ctx.clock.now(), found.maxRetentionDays);
-  if (gone) throw new GoneError().withReason(gone);
-  return { entry: found.entry, decision };
+  const decision =
+    found && decide((found.rules as PolicyRules | null) ?? undefined, ctx.actor, { purpose: key.purpose, ownerApp: found.entry.ownerApp }, 'retrieve');
+  // A GET spends its budget in its transaction instead of judging the count read here.
+  const budget = operation === 'exists' ? decision : decision?.allow ? { allow: true as const } : decision;
+  const verdict = judgeRead({
+    ...(found && { entry: found.entry }),
+    ...(budget && { decision: budget }),
+    maxRetentionDays: found?.maxRetentionDays ?? null,
+    now: ctx.clock.now(),
+  });
+  if (!verdict.allow) throw refusalOf(verdict);
+  return { entry: found!.entry, decision: decision! };
+}
+
+function refusalOf(verdict: Extract<ReadVerdict, { allow: false }>) {
+  const error = verdict.status === 404 ? new NotFoundError() : verdict.status === 410 ? new GoneError() : denied(verdict.reason);
+  return error.withReason(verdict.reason);
 }
 
 /**
@@ -218,8 +230,8 @@ export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: En
     ctx,
     { operation: 'retrieve', purpose: key.purpose, externalId: key.externalId },
     async (tx) => {
-      const { entry, decision } = await loadReadable(tx, ctx, key);
-      const max = decision.maxRetrievals;
+      const { entry, decision } = await loadReadable(tx, ctx, key, 'retrieve');
+      const max = decision.allow ? decision.maxRetrievals : undefined;
       if (max !== undefined) {
         const spent = await consumeRetrieval(tx, { id: entry.id, etag: entry.etag, max, now: ctx.clock.now() });
         if (spent === 'exhausted') throw denied('retrieval_budget_exhausted');
@@ -236,9 +248,8 @@ export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: Entry
   const answered = await readInOneStatement(ctx, key, 'exists');
   if (answered) return toMeta(answered);
   return asRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (db) => {
-    const { entry, decision } = await loadReadable(db, ctx, key);
-    // Mirror GET's answer without spending: a spent budget is a 403 here too.
-    if (decision.maxRetrievals !== undefined && entry.retrievalCount >= decision.maxRetrievals) throw denied('retrieval_budget_exhausted');
+    // The same answer GET would give, without spending: a spent budget is a 403 here too (READ_ORDER).
+    const { entry } = await loadReadable(db, ctx, key, 'exists');
     return { result: toMeta(entry), status: 200 };
   });
 }

@@ -1,3 +1,4 @@
+import { READ_ORDER, type ReadCheck } from '../domain/read-decision';
 import type { Db } from './database';
 import type { EntryKey } from './entry.repository';
 import { preparedRows } from './raw';
@@ -25,9 +26,28 @@ export interface AuditedRead {
 }
 
 /**
+ * Each check of domain/read-decision READ_ORDER as a CASE arm, in that order. The verdict column is
+ * `[status, reason]`; status 0 decides nothing (a malformed verdict fails closed; a GET on a budget is
+ * left to its transaction, where spending and the row are one).
+ */
+const CASE_ARMS: Record<ReadCheck, string> = {
+  not_found: `when k.id is null then '[404, "not_found"]'::jsonb
+      /* fail closed: a verdict that is neither a grant nor a denial decides nothing */
+      when jsonb_typeof(k.side -> 0) is distinct from 'number' or k.side ->> 0 not in ('200', '403') then '[0, "undecided"]'::jsonb`,
+  denied: `when k.side ->> 0 = '403' then k.side`,
+  purged: `when k.purged_at is not null then '[410, "purged"]'::jsonb`,
+  expired: `when k.expires_at <= $5 then '[410, "expired"]'::jsonb`,
+  retention_maximum: `when k.created_at + make_interval(days => k.max_retention_days) <= $5 then '[410, "retention_maximum"]'::jsonb`,
+  budget: `when coalesce(jsonb_typeof(k.side -> 2), 'null') = 'null' then '[200, null]'::jsonb
+      when $6 = 'retrieve' then '[0, "budget"]'::jsonb
+      when k.retrieval_count >= (k.side ->> 2)::int then '[403, "retrieval_budget_exhausted"]'::jsonb`,
+};
+const READ_CASE = `${READ_ORDER.map((check) => `      ${CASE_ARMS[check]}`).join('\n')}
+      else '[200, null]'::jsonb`;
+
+/**
  * A GET or HEAD in one statement and one round trip: find the entry and its policy's rules, pick the
- * precomputed verdict (404 → the rule's 403 → 410 → a spent budget's 403 on HEAD, the order of
- * vault.service's two-step path), and insert the access-log row, granted or denied, which commits before
+ * precomputed verdict, judge it in READ_ORDER (domain/read-decision), and insert the access-log row, granted or denied, which commits before
  * the driver hands back a single row. Nothing is decided from rules the database does not hold right now:
  * a digest mismatch decides nothing. The blob leaves the database only when the answer is a grant.
  */
@@ -47,18 +67,7 @@ with found as (
       or t.verdict ->> 'digest' = encode(sha256(convert_to(f.policy_rules::text, 'UTF8')), 'hex')
 ), decided as (
   select k.*, case
-      when k.id is null then '[404, "not_found"]'::jsonb
-      /* fail closed: a verdict that is neither a grant nor a denial decides nothing */
-      when jsonb_typeof(k.side -> 0) is distinct from 'number' or k.side ->> 0 not in ('200', '403') then '[0, "undecided"]'::jsonb
-      when k.side ->> 0 = '403' then k.side
-      when k.purged_at is not null then '[410, "purged"]'::jsonb
-      when k.expires_at <= $5 then '[410, "expired"]'::jsonb
-      /* the purpose's current maximum applies at once, before any sweep (domain/retention goneReason) */
-      when k.created_at + make_interval(days => k.max_retention_days) <= $5 then '[410, "retention_maximum"]'::jsonb
-      when coalesce(jsonb_typeof(k.side -> 2), 'null') = 'null' then '[200, null]'::jsonb
-      when $6 = 'retrieve' then '[0, "budget"]'::jsonb
-      when k.retrieval_count >= (k.side ->> 2)::int then '[403, "retrieval_budget_exhausted"]'::jsonb
-      else '[200, null]'::jsonb
+${READ_CASE}
     end as verdict
     from known k
 ), logged as (

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, type AllowKind, type PolicyRules, type Rule } from '../../src/domain/access-rules';
 import type { Principal, Role } from '../../src/domain/principal';
+import { judgeRead } from '../../src/domain/read-decision';
 import { goneReason } from '../../src/domain/retention';
 import { retrieveVerdicts } from '../../src/domain/retrieve-verdicts';
 import { readAndAudit } from '../../src/storage/audited-read.repository';
@@ -111,6 +112,19 @@ describe('one-statement read ≡ decide() + expiry + budget', () => {
                   ? { status: 403, reason: 'retrieval_budget_exhausted' }
                   : { status: 200, reason: null };
         expect({ status: out.status, reason: out.reason }).toEqual(expected);
+        // The order stated once (domain/read-decision READ_ORDER) gives the same answer as both.
+        const verdict = judgeRead({
+          entry: { purgedAt, expiresAt, createdAt, retrievalCount: state.retrievals },
+          decision: state.operation === 'exists' || !decision.allow ? decision : { allow: true },
+          maxRetentionDays: MAX_DAYS,
+          now: NOW,
+        });
+        const ordered = !verdict.allow
+          ? { status: verdict.status, reason: verdict.reason }
+          : state.operation === 'retrieve' && decision.allow && decision.maxRetrievals !== undefined
+            ? { status: 0, reason: 'budget' }
+            : { status: 200, reason: null };
+        expect(ordered).toEqual(expected);
         expect(out.entry?.encryptedValue).toBe(out.status === 200 && state.operation === 'retrieve' ? 'vault:v1:blob' : '');
 
         const rows = await vault.db.query<{ granted: boolean; status: number; reason: string | null }>(
