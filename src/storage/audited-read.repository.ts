@@ -2,7 +2,7 @@ import { READ_ORDER, type ReadCheck } from '../domain/read-decision';
 import type { Db } from './database';
 import type { EntryKey } from './entry.repository';
 import { preparedRows } from './raw';
-import { entryFromRow, type EntryDbRow } from './rows';
+import { entryFromRow } from './rows';
 import type { EntryRow } from './schema/index';
 
 export interface AuditedReadInput {
@@ -81,7 +81,7 @@ select id, purpose, external_id,
        created_at, updated_at, expires_at, purged_at, (verdict ->> 0)::int as status, verdict ->> 1 as reason
   from decided`;
 
-interface Row extends Omit<EntryDbRow, 'id'> {
+interface Row extends Record<string, unknown> {
   id: string | number | null;
   status: number;
   reason: string | null;
@@ -105,5 +105,5 @@ export async function readAndAudit(db: Db, input: AuditedReadInput): Promise<Aud
   // No row: the entry's policy is not in the table or its rules changed.
   if (!row) return { status: 0, reason: 'policy_changed' };
   if (row.id === null) return { status: row.status, reason: row.reason };
-  return { status: row.status, reason: row.reason, entry: entryFromRow(row as EntryDbRow) };
+  return { status: row.status, reason: row.reason, entry: entryFromRow(row) };
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from './database';
 import { queryRows } from './raw';
-import { toDate, type RetentionDbRow, type Timestamp } from './rows';
+import { retentionFromRow, toDate, type Timestamp } from './rows';
 
 /** Counts come back as text (count() is bigint) and are read with Number: exact up to 2^53. */
 const n = (value: string | null | undefined): number => (value === null || value === undefined ? 0 : Number(value));
@@ -148,21 +148,23 @@ export interface ReportPolicy {
 
 /** Every retention policy as it is now (the sweep applies the current one), with its cutoff at `now`. */
 export async function listRetentionPolicies(tx: Db, now: Date): Promise<ReportPolicy[]> {
-  const rows = await queryRows<Omit<RetentionDbRow, 'created_at' | 'updated_at'> & { cutoff: Timestamp }>(
+  const rows = await queryRows<Record<string, unknown> & { cutoff: Timestamp }>(
     tx,
-    sql`select purpose, max_retention_days, default_ttl_days, purge_method, require_purge_proof, description,
-               ${now.toISOString()}::timestamptz - make_interval(days => max_retention_days) as cutoff
+    sql`select *, ${now.toISOString()}::timestamptz - make_interval(days => max_retention_days) as cutoff
           from vault.retention_policies order by purpose`,
   );
-  return rows.map((r) => ({
-    purpose: r.purpose,
-    maxRetentionDays: r.max_retention_days,
-    defaultTtlDays: r.default_ttl_days,
-    purgeMethod: r.purge_method,
-    requirePurgeProof: r.require_purge_proof,
-    description: r.description,
-    cutoff: toDate(r.cutoff),
-  }));
+  return rows.map((r) => {
+    const p = retentionFromRow(r);
+    return {
+      purpose: p.purpose,
+      maxRetentionDays: p.maxRetentionDays,
+      defaultTtlDays: p.defaultTtlDays,
+      purgeMethod: p.purgeMethod,
+      requirePurgeProof: p.requirePurgeProof,
+      description: p.description,
+      cutoff: toDate(r.cutoff),
+    };
+  });
 }
 
 export interface PurgeCounts {

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { ListGrant } from '../domain/access-rules';
 import type { Db } from './database';
 import { preparedRows } from './raw';
-import { ENTRY_COLUMNS, entryFromRow, entryParams, entryPlaceholders, META_COLUMNS, metaFromRow, type EntryDbRow } from './rows';
+import { ENTRY_COLUMNS, entryFromRow, entryParams, entryPlaceholders, META_COLUMNS, metaFromRow } from './rows';
 import { accessPolicies, entries, retentionPolicies, type EntryRow } from './schema/index';
 
 export interface EntryKey {
@@ -40,7 +40,7 @@ export async function findEntryWithRules(db: Db, key: EntryKey) {
 
 /** Locks the row for the rest of the transaction, so concurrent replacements and purges serialise on it. */
 export async function findEntryForUpdate(tx: Db, key: EntryKey): Promise<EntryRow | undefined> {
-  const rows = await preparedRows<EntryDbRow>(tx, ENTRY_SQL.findForUpdate, [key.purpose, key.externalId]);
+  const rows = await preparedRows<Record<string, unknown>>(tx, ENTRY_SQL.findForUpdate, [key.purpose, key.externalId]);
   return rows[0] && entryFromRow(rows[0]);
 }
 
@@ -62,13 +62,13 @@ export const ENTRY_SQL = {
 };
 
 export async function insertEntry(tx: Db, values: NewEntry): Promise<EntryRow> {
-  const rows = await preparedRows<EntryDbRow>(tx, ENTRY_SQL.insert, entryParams(values));
+  const rows = await preparedRows<Record<string, unknown>>(tx, ENTRY_SQL.insert, entryParams(values));
   return entryFromRow(rows[0]!);
 }
 
 /** Overwrites every stored field of an existing row (a replace, or re-use of a shredded tombstone). */
 export async function overwriteEntry(tx: Db, id: number, values: NewEntry): Promise<EntryRow> {
-  const rows = await preparedRows<EntryDbRow>(tx, ENTRY_SQL.overwrite, [id, ...entryParams(values)]);
+  const rows = await preparedRows<Record<string, unknown>>(tx, ENTRY_SQL.overwrite, [id, ...entryParams(values)]);
   return entryFromRow(rows[0]!);
 }
 
@@ -137,5 +137,5 @@ export async function listEntries(tx: Db, q: ListQuery): Promise<EntryMeta[]> {
   if (q.fingerprint !== undefined) where.push(`fingerprint = ${param(q.fingerprint)}`);
   if (q.ownerApp !== undefined) where.push(`owner_app = ${param(q.ownerApp)}`);
   const text = `select ${META_COLUMNS} from vault.entries where ${where.join(' and ')} order by external_id limit ${param(q.limit + 1)}`;
-  return (await preparedRows<EntryDbRow>(tx, text, params)).map(metaFromRow);
+  return (await preparedRows<Record<string, unknown>>(tx, text, params)).map(metaFromRow);
 }

@@ -3,7 +3,7 @@ import type { PolicyRules } from '../domain/access-rules';
 import type { PurgeMethod, RetentionPolicy } from '../domain/retention';
 import type { Db } from './database';
 import { preparedRows } from './raw';
-import { accessPolicyFromRow, retentionFromRow, type AccessPolicyDbRow, type RetentionDbRow } from './rows';
+import { accessPolicyFromRow, retentionFromRow } from './rows';
 import { accessPolicies, retentionPolicies, type AccessPolicyRow, type RetentionPolicyRow } from './schema/index';
 
 function toRetention(row: RetentionPolicyRow): RetentionPolicy & { createdAt: Date; updatedAt: Date } {
@@ -21,7 +21,7 @@ export const POLICY_SQL = {
  * on it serialise, so no entry is ever stored under a purpose whose policy is being removed.
  */
 export async function findRetentionPolicy(tx: Db, purpose: string, lock?: 'share' | 'update') {
-  const rows = await preparedRows<RetentionDbRow>(tx, POLICY_SQL.retention(lock), [purpose]);
+  const rows = await preparedRows<Record<string, unknown>>(tx, POLICY_SQL.retention(lock), [purpose]);
   return rows[0] ? toRetention(retentionFromRow(rows[0])) : undefined;
 }
 
@@ -53,13 +53,13 @@ export async function deleteRetentionPolicy(tx: Db, purpose: string): Promise<bo
 }
 
 export async function findAccessPolicy(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
-  const rows = await preparedRows<AccessPolicyDbRow>(tx, POLICY_SQL.access(), [name]);
+  const rows = await preparedRows<Record<string, unknown>>(tx, POLICY_SQL.access(), [name]);
   return rows[0] && accessPolicyFromRow(rows[0]);
 }
 
 /** Locks the row so a concurrent delete and an entry store that references it cannot interleave. */
 export async function findAccessPolicyForShare(tx: Db, name: string): Promise<AccessPolicyRow | undefined> {
-  const rows = await preparedRows<AccessPolicyDbRow>(tx, POLICY_SQL.access('share'), [name]);
+  const rows = await preparedRows<Record<string, unknown>>(tx, POLICY_SQL.access('share'), [name]);
   return rows[0] && accessPolicyFromRow(rows[0]);
 }
 

@@ -1,4 +1,4 @@
-import type { SQL } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from './database';
 
 /**
@@ -10,23 +10,43 @@ export async function queryRows<T>(tx: Db, statement: SQL): Promise<T[]> {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
-interface DriverClient {
-  /** postgres.js (through storage/database.ts, which prepares every statement). */
-  unsafe?: (query: string, params: unknown[], options: { prepare: boolean }) => Promise<unknown[]>;
-  /** PGlite, or a PGlite transaction. */
-  query?: (query: string, params: unknown[]) => Promise<{ rows: unknown[] }>;
+/** A fixed text cut at its `$n` placeholders: the literal pieces and, between them, which parameter goes there. */
+interface CutText {
+  pieces: SQL[];
+  slots: number[];
+}
+const cutTexts = new Map<string, CutText>();
+
+function cut(text: string): CutText {
+  const pieces: SQL[] = [];
+  const slots: number[] = [];
+  let last = 0;
+  for (const match of text.matchAll(/\$(\d+)/g)) {
+    pieces.push(sql.raw(text.slice(last, match.index)));
+    slots.push(Number(match[1]) - 1);
+    last = match.index + match[0].length;
+  }
+  pieces.push(sql.raw(text.slice(last)));
+  return { pieces, slots };
 }
 
 /**
- * A fixed SQL text with $n parameters, sent straight to the driver as a prepared statement, on a handle
- * or inside a transaction: no query building per call (Drizzle's builder was most of a store's CPU).
+ * A fixed SQL text with `$n` parameters, on a handle or inside a transaction, through Drizzle's public
+ * `execute`: the text is cut at its placeholders once, and each call only slots its parameters in (a
+ * parameter used twice is sent twice). The statement Drizzle sends is the same text every time, so the
+ * driver prepares it once per connection (storage/database.ts asks postgres.js to prepare everything).
  * Rows keep the database's column names; storage/rows.ts maps them. Parameters are strings, numbers,
- * booleans or null: timestamps go as ISO text and jsonb as JSON text cast in the SQL (`$n::text::jsonb`),
- * so both drivers send them verbatim.
+ * booleans or null: timestamps go as ISO text and jsonb as JSON text cast in the SQL (`$n::text::jsonb`).
  */
 export async function preparedRows<T>(db: Db, text: string, params: readonly unknown[]): Promise<T[]> {
-  // Every Drizzle handle, transactions included, keeps its driver client on its session.
-  const client = (db as unknown as { session: { client: DriverClient } }).session.client;
-  if (client.unsafe) return (await client.unsafe(text, params as unknown[], { prepare: true })) as T[];
-  return (await client.query!(text, params as unknown[])).rows as T[];
+  let compiled = cutTexts.get(text);
+  if (!compiled) {
+    compiled = cut(text);
+    cutTexts.set(text, compiled);
+  }
+  const chunks: SQL[] = [compiled.pieces[0]!];
+  compiled.slots.forEach((slot, i) => {
+    chunks.push(sql`${params[slot] ?? null}`, compiled.pieces[i + 1]!);
+  });
+  return queryRows<T>(db, sql.join(chunks));
 }
