@@ -36,12 +36,19 @@ function target(file: string, specifier: string): string {
     .join('/');
 }
 
-function violations(layer: string, forbidden: (target: string) => boolean) {
+/** Files under src/ (relative, e.g. `features/entries/entries.service.ts`) whose path matches `where`. */
+function filesWhere(where: (path: string) => boolean): string[] {
+  return sourceFiles(SRC)
+    .map((f) => relative(SRC, f).split('\\').join('/'))
+    .filter(where);
+}
+
+/** `file imports spec` for every import of the chosen files that `forbidden` rules out. */
+function violations(where: (path: string) => boolean, forbidden: (target: string) => boolean) {
   const out: string[] = [];
-  for (const file of sourceFiles(join(SRC, layer))) {
-    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
-      const t = target(file, spec);
-      if (forbidden(t)) out.push(`${relative(ROOT, file)} imports '${spec}'`);
+  for (const file of filesWhere(where)) {
+    for (const spec of importsOf(readFileSync(join(SRC, file), 'utf8'))) {
+      if (forbidden(target(join(SRC, file), spec))) out.push(`src/${file} imports '${spec}'`);
     }
   }
   return out;
@@ -49,9 +56,18 @@ function violations(layer: string, forbidden: (target: string) => boolean) {
 
 const isHono = (t: string) => t === 'hono' || t.startsWith('hono/') || t.startsWith('@hono/');
 const isHttp = (t: string) => t === 'http' || t.startsWith('http/');
-const isService = (t: string) => /\.service(\.[mc]?[jt]s)?$/.test(t);
+const isService = (t: string) => /\.service$/.test(t);
+const isRoutes = (t: string) => /\.routes$/.test(t);
+const isRepository = (t: string) => /\.repository$/.test(t) || t.startsWith('storage/');
+const isDriver = (t: string) =>
+  t === 'postgres' || t.startsWith('@electric-sql/') || t.startsWith('node:fs') || t === 'drizzle-orm' || t.startsWith('drizzle-orm/');
+const under = (folder: string) => (p: string) => p.startsWith(`${folder}/`);
+const named = (re: RegExp) => (p: string) => re.test(p);
+/** The pure decisions: no I/O, so each is tested as a function and held equal to its SQL where it has one. */
+const PURE = ['policies/access-rules', 'policies/retention', 'entries/read-decision', 'entries/retrieve-verdicts', 'purge/purge-proof', 'audit/audit-chain'];
+const isPure = (p: string) => PURE.some((m) => p === `features/${m}.ts`);
 
-describe('architecture: one-way imports http → domain → storage', () => {
+describe('architecture: a kernel, feature folders, and shared infrastructure, imported one way', () => {
   it('the import scanner sees every import form (self-check)', () => {
     const sample = [
       "import { a } from '../http/x';",
@@ -65,32 +81,54 @@ describe('architecture: one-way imports http → domain → storage', () => {
     expect(importsOf(sample).sort()).toEqual(['../http/x', '../storage/y.service', './z', '@hono/node-server', 'hono', 'multi-line', 'side-effect'].sort());
   });
 
-  it('finds the layers and their imports (the test is not vacuous)', () => {
-    expect(sourceFiles(join(SRC, 'domain')).length).toBeGreaterThan(3);
-    expect(sourceFiles(join(SRC, 'storage')).length).toBeGreaterThan(3);
-    // http does import hono, so the detector would catch the same import in domain.
-    expect(violations('http', isHono).length).toBeGreaterThan(0);
-    // domain does import storage, so relative paths resolve.
-    expect(violations('domain', (t) => t.startsWith('storage/')).length).toBeGreaterThan(0);
+  it('finds the folders and their imports (the test is not vacuous)', () => {
+    expect(filesWhere(under('kernel')).length).toBeGreaterThan(4);
+    expect(filesWhere(under('features')).length).toBeGreaterThan(20);
+    expect(filesWhere(isPure)).toHaveLength(PURE.length);
+    // Routes do import hono-facing code and repositories import storage, so the detectors would catch them elsewhere.
+    expect(violations(under('http'), isHono).length).toBeGreaterThan(0);
+    expect(violations(named(/\.repository\.ts$/), (t) => t.startsWith('storage/')).length).toBeGreaterThan(0);
   });
 
-  it('src/domain never imports hono', () => {
-    expect(violations('domain', isHono)).toEqual([]);
+  it('the kernel imports no feature; only the operation declaration (an HTTP contract) touches hono and http/', () => {
+    expect(violations(under('kernel'), (t) => t.startsWith('features/'))).toEqual([]);
+    expect(
+      violations(
+        (p) => p.startsWith('kernel/') && p !== 'kernel/operation.ts',
+        (t) => isHttp(t) || isHono(t),
+      ),
+    ).toEqual([]);
   });
 
-  it('src/domain never imports src/http', () => {
-    expect(violations('domain', isHttp)).toEqual([]);
+  it('verbs (*.service.ts) import no hono, no HTTP code and no routes', () => {
+    expect(violations(named(/\.service\.ts$/), (t) => isHono(t) || isHttp(t) || isRoutes(t))).toEqual([]);
   });
 
-  it('src/storage never imports src/http', () => {
-    expect(violations('storage', isHttp)).toEqual([]);
+  it('repositories and storage import no hono, no HTTP code, no verb, no route and not the executor', () => {
+    const forbidden = (t: string) => isHono(t) || isHttp(t) || isService(t) || isRoutes(t) || t === 'kernel/executor' || t === 'kernel/operation';
+    expect(violations((p) => /\.repository\.ts$/.test(p) || p.startsWith('storage/'), forbidden)).toEqual([]);
   });
 
-  it('src/storage never imports hono', () => {
-    expect(violations('storage', isHono)).toEqual([]);
+  it('storage raises its own errors: it imports nothing from the kernel', () => {
+    expect(violations(under('storage'), (t) => t.startsWith('kernel/'))).toEqual([]);
   });
 
-  it('src/storage never imports a *.service.ts', () => {
-    expect(violations('storage', isService)).toEqual([]);
+  it('routes stay thin: they call verbs, never a repository or storage directly', () => {
+    expect(violations(named(/\.routes\.ts$/), isRepository)).toEqual([]);
+  });
+
+  it('the pure decisions do no I/O: no storage, no repository, no driver, no HTTP', () => {
+    expect(violations(isPure, (t) => isRepository(t) || isDriver(t) || isHttp(t) || isHono(t) || t.startsWith('kernel/executor'))).toEqual([]);
+  });
+
+  it('only the executor and the refusal recorder write access-log rows from TypeScript', () => {
+    expect(
+      violations(
+        () => true,
+        (t) => t === 'storage/access-log.repository',
+      ).sort(),
+    ).toEqual(
+      ["src/http/audit-rejection.ts imports '../storage/access-log.repository'", "src/kernel/executor.ts imports '../storage/access-log.repository'"].sort(),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import type { Principal } from '../domain/principal';
+import type { Principal } from '../kernel/principal';
 
 /** The only place the Hono environment is declared. */
 export interface AppEnv {

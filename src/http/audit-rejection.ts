@@ -1,14 +1,14 @@
 import type { Context } from 'hono';
-import { auditRow } from '../domain/audit';
-import type { Clock } from '../domain/clock';
-import { STATUS_BY_CODE, type VaultError } from '../domain/errors';
+import { auditRow } from '../kernel/audit';
+import type { Clock } from '../kernel/clock';
+import { STATUS_BY_CODE, type VaultError } from '../kernel/errors';
 import { describeError } from '../logging/describe-error';
 import type { Logger } from '../logging/logger';
 import { insertAccessLog, insertAccessLogRows } from '../storage/access-log.repository';
 import type { RefusalLedger } from './auth/refusal-ledger';
 import type { Db } from '../storage/database';
 import type { AppEnv } from './app-env';
-import type { AuditTarget } from './operation';
+import type { AuditTarget } from '../kernel/operation';
 
 /**
  * Writes the access-log row for a request refused before any verb ran (failed authentication, rejected

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { VaultConfig } from '../config/config-schema';
-import type { AnyOperation } from './operation';
+import type { AnyOperation } from '../kernel/operation';
 
 type Schema = z.ZodType;
 

@@ -1,6 +1,15 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { MethodNotAllowedError, STATUS_BY_CODE, TooManyRequestsError, VaultError, type ErrorCode, type UnauthenticatedError } from '../domain/errors';
+import {
+  MethodNotAllowedError,
+  STATUS_BY_CODE,
+  TooManyRequestsError,
+  UnavailableError,
+  VaultError,
+  type ErrorCode,
+  type UnauthenticatedError,
+} from '../kernel/errors';
+import { StorageUnavailable } from '../storage/errors';
 import type { AppEnv } from './app-env';
 
 const TITLES: Record<ErrorCode, string> = {
@@ -41,6 +50,8 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 /** Turns anything thrown into a VaultError: hono's own exceptions by status, everything else internal. */
 export function toVaultError(error: unknown): VaultError {
   if (error instanceof VaultError) return error;
+  // The database failed and everything rolled back: the caller may retry (503), nothing is internal about it.
+  if (error instanceof StorageUnavailable) return new UnavailableError().withReason('storage_unavailable');
   if (error instanceof HTTPException) {
     const code = CODE_BY_STATUS[error.status] ?? 'internal';
     const detail =

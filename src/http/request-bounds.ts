@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { UnavailableError, VaultError } from '../domain/errors';
+import { UnavailableError, VaultError } from '../kernel/errors';
 import type { AppEnv } from './app-env';
 
 /** A path (with query) longer than `maxPathBytes` is a 414 before routing; header size is bounded by the listener. */

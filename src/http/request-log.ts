@@ -2,7 +2,7 @@ import { routePath } from 'hono/route';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from '../logging/logger';
 import type { VaultMetrics } from '../metrics/vault-metrics';
-import type { AuditTarget } from './operation';
+import type { AuditTarget } from '../kernel/operation';
 import type { AppEnv } from './app-env';
 
 /**

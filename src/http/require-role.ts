@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
-import { ForbiddenError } from '../domain/errors';
-import { hasRole, type Role } from '../domain/principal';
+import { ForbiddenError } from '../kernel/errors';
+import { hasRole, type Role } from '../kernel/principal';
 import type { AppEnv } from './app-env';
 
 /** The coarse gate on admin routes; the verb still makes the real decision. A refusal is audited by the error handler. */

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
-import type { Clock } from '../domain/clock';
-import type { ServiceContext, VaultSettings } from '../domain/service-context';
+import type { Clock } from '../kernel/clock';
+import type { ServiceContext, VaultSettings } from '../kernel/context';
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
 import type { VaultMetrics } from '../metrics/vault-metrics';
-import type { PolicySnapshots } from '../domain/retrieve-verdicts';
+import type { PolicySnapshots } from '../features/entries/retrieve-verdicts';
 import type { AppEnv } from './app-env';
 
 /** What route factories receive; no module-level singletons. */

@@ -2,7 +2,7 @@ import { zValidator } from '@hono/zod-validator';
 import type { ValidationTargets } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { z } from 'zod';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldIssue } from '../domain/errors';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldIssue } from '../kernel/errors';
 import type { AppEnv } from './app-env';
 import { jsonShapeProblem } from './json-guard';
 

@@ -1,4 +1,4 @@
-import { VaultError, UnavailableError } from '../domain/errors';
+import { StorageUnavailable } from './errors';
 import type { Db } from './database';
 
 /** SQLSTATE for unique_violation: a concurrent writer created the same key first. */
@@ -11,8 +11,9 @@ export function isUniqueViolation(error: unknown): boolean {
 
 /**
  * Runs `fn` in one transaction: the mutation, its audit row and its purge proof commit together or not at
- * all. Domain errors pass through untouched; any other failure (database gone, audit insert refused) has
- * already rolled everything back and becomes `unavailable` (503), failing closed.
+ * all. What `passThrough` names (the caller's own errors) and unique violations (a retry signal) leave
+ * as they are; any other failure (database gone, audit insert refused) has already rolled everything
+ * back and leaves as StorageUnavailable, failing closed.
  */
 export async function withTransaction<T>(
   db: Db,
@@ -24,10 +25,8 @@ export async function withTransaction<T>(
   try {
     return await db.transaction((tx) => fn(tx as unknown as Db));
   } catch (error) {
-    if (error instanceof VaultError || isUniqueViolation(error) || passThrough?.(error)) throw error;
+    if (isUniqueViolation(error) || passThrough?.(error)) throw error;
     onStorageError?.(error);
-    const unavailable = new UnavailableError();
-    unavailable.cause = error; // for logs and sweep records only; never rendered to a caller
-    throw unavailable;
+    throw new StorageUnavailable(error); // its cause is for logs and sweep records only; never rendered to a caller
   }
 }

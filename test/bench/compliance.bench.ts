@@ -1,7 +1,7 @@
 import { it } from 'vitest';
 import { createThrowawayDatabase } from './throwaway-database';
-import { buildComplianceReport } from '../../src/domain/compliance.service';
-import type { ServiceContext } from '../../src/domain/service-context';
+import { buildComplianceReport } from '../../src/features/compliance/compliance.service';
+import type { ServiceContext } from '../../src/kernel/context';
 import { silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/storage/database';
 import { runMigrations } from '../../src/storage/migrate';

@@ -4,12 +4,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'vitest';
-import type { PolicyRules } from '../../src/domain/access-rules';
-import { retrieveVerdicts } from '../../src/domain/retrieve-verdicts';
+import type { PolicyRules } from '../../src/features/policies/access-rules';
+import { retrieveVerdicts } from '../../src/features/entries/retrieve-verdicts';
 import { INSERT_ACCESS_LOG_SQL } from '../../src/storage/access-log.repository';
-import { AUDITED_READ_SQL } from '../../src/storage/audited-read.repository';
-import { ENTRY_SQL } from '../../src/storage/entry.repository';
-import { POLICY_SQL } from '../../src/storage/policy.repository';
+import { AUDITED_READ_SQL } from '../../src/features/entries/audited-read.repository';
+import { ENTRY_SQL } from '../../src/features/entries/entry.repository';
+import { POLICY_SQL } from '../../src/features/policies/policy.repository';
 
 /**
  * The vault from dist/ under HTTP load from a separate process, beside PostgreSQL's own floor: pgbench

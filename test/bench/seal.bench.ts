@@ -1,6 +1,6 @@
 import { it } from 'vitest';
 import { createThrowawayDatabase } from './throwaway-database';
-import { sealAuditTrail, verifyAuditTrail } from '../../src/domain/audit.service';
+import { sealAuditTrail, verifyAuditTrail } from '../../src/features/audit/audit.service';
 import { silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/storage/database';
 import { runMigrations } from '../../src/storage/migrate';

@@ -1,6 +1,6 @@
 import { it } from 'vitest';
 import { createThrowawayDatabase } from './throwaway-database';
-import { runSweep } from '../../src/domain/purge.service';
+import { runSweep } from '../../src/features/purge/purge.service';
 import { silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/storage/database';
 import { runMigrations } from '../../src/storage/migrate';
@@ -53,7 +53,7 @@ it(`sweeps ${N} expired entries (${driver})`, async () => {
     }, 20);
     const clock = { now: () => new Date('2026-06-10T00:00:00Z') };
     const { generateKeyPairSync } = await import('node:crypto');
-    const { createReceiptSigner } = await import('../../src/domain/purge-receipt');
+    const { createReceiptSigner } = await import('../../src/features/purge/purge-receipt');
     const signer = SIGN ? createReceiptSigner(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()) : undefined;
     const start = performance.now();
     const result = await runSweep(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS_BY_CODE, VaultError } from '../../src/domain/errors';
+import { STATUS_BY_CODE, VaultError } from '../../src/kernel/errors';
 import type { AppEnv } from '../../src/http/app-env';
 import { createRefusalLedger, type RefusalLedger } from '../../src/http/auth/refusal-ledger';
 import { writeRefusalSummaries } from '../../src/http/audit-rejection';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/domain/purge-proof';
-import { PolicySnapshots } from '../../src/domain/retrieve-verdicts';
-import { loadKnownPurposes, loadPolicySnapshots } from '../../src/storage/policy.repository';
+import { canonicalJson } from '../../src/features/purge/purge-proof';
+import { PolicySnapshots } from '../../src/features/entries/retrieve-verdicts';
+import { loadKnownPurposes, loadPolicySnapshots } from '../../src/features/policies/policy.repository';
 import { createTestVault, type AccessLogRecord, type TestVault } from '../support/test-app';
 import { CARD_POLICY, problem, putAccessPolicy, putRetention, store, storeBody } from '../support/fixtures';
 

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnyOperation } from '../../src/http/operation';
+import type { AnyOperation } from '../../src/kernel/operation';
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
 import type { RouteDeps } from '../../src/http/service-context';
 import { createTestVault, randomKey, type AccessLogRecord, type TestVault } from './test-app';

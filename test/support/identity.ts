@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/app';
 import { configSchema, type VaultConfig } from '../../src/config/config-schema';
-import type { Clock } from '../../src/domain/clock';
+import type { Clock } from '../../src/kernel/clock';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';
 import type { RefusalLedger } from '../../src/http/auth/refusal-ledger';

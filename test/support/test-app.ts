@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app';
 import { configSchema, type VaultConfig } from '../../src/config/config-schema';
-import type { Role } from '../../src/domain/principal';
-import type { ReceiptSigner } from '../../src/domain/purge-receipt';
+import type { Role } from '../../src/kernel/principal';
+import type { ReceiptSigner } from '../../src/features/purge/purge-receipt';
 import type { VaultMetrics } from '../../src/metrics/vault-metrics';
-import type { PolicySnapshots } from '../../src/domain/retrieve-verdicts';
-import type { AnyOperation } from '../../src/http/operation';
+import type { PolicySnapshots } from '../../src/features/entries/retrieve-verdicts';
+import type { AnyOperation } from '../../src/kernel/operation';
 import type { RouteDeps } from '../../src/http/service-context';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';

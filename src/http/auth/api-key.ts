@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Principal, Role } from '../../domain/principal';
+import type { Principal, Role } from '../../kernel/principal';
 
 export interface ApiKeyApp {
   name: string;

@@ -1,6 +1,6 @@
 import type { VaultConfig } from '../../config/config-schema';
 import { ConfigError } from '../../config/load-config';
-import type { AuthMethod, Principal, Role } from '../../domain/principal';
+import type { AuthMethod, Principal, Role } from '../../kernel/principal';
 import { sha256, type ApiKeyApp } from './api-key';
 
 /** An app as the configuration declares it, with the credentials that may act as it. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { createMiddleware } from 'hono/factory';
-import { UnauthenticatedError } from '../../domain/errors';
-import type { Principal } from '../../domain/principal';
+import { UnauthenticatedError } from '../../kernel/errors';
+import type { Principal } from '../../kernel/principal';
 import type { AppEnv } from '../app-env';
 import { JwtRejected } from './jwt';
 import type { MtlsResult } from './mtls';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { PURPOSE_PATTERN, type VaultConfig } from '../../config/config-schema';
 import { acceptableIdentity, principalFor, type AppRegistry } from './apps';
-import type { Principal, Role } from '../../domain/principal';
+import type { Principal, Role } from '../../kernel/principal';
 
 type JwtConfig = NonNullable<VaultConfig['auth']['jwt']>;
 

@@ -1,5 +1,5 @@
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import type { Principal } from '../../domain/principal';
+import type { Principal } from '../../kernel/principal';
 import { principalFor, type AppRegistry } from './apps';
 
 /**

@@ -1,5 +1,5 @@
 import { boolean, jsonb, text, timestamp } from 'drizzle-orm/pg-core';
-import type { PolicyRules } from '../../domain/access-rules';
+import type { PolicyRules } from '../../features/policies/access-rules';
 import { vaultSchema } from './vault-schema';
 
 /** Named access contracts. Built-ins are seeded by a migration and are read-only through the API. */

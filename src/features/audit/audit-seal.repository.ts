@@ -1,0 +1,193 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../storage/database';
+import { queryRows } from '../../storage/raw';
+
+export type SealedLog = 'access_log' | 'purge_log';
+export const SEALED_LOGS: readonly SealedLog[] = ['access_log', 'purge_log'];
+
+/**
+ * The exact serialization of a row that its digest covers: a JSON array of a fixed column list (so a
+ * later column added to the table never changes old digests), rendered with TimeZone = UTC.
+ */
+const ROW_JSON: Record<SealedLog, string> = {
+  access_log: `json_build_array(l.id, l.created_at, l.request_id, l.operation, l.purpose, l.external_id, l.app, l.identity,
+    l.auth_method, l.client_addr, l.granted, l.status, l.reason)::text`,
+  purge_log: `json_build_array(l.id, l.purged_at, l.purpose, l.external_id, l.method, l.reason, l.actor_app, l.actor_identity,
+    l.request_id, l.record, l.proof, l.sweep_run_id)::text`,
+};
+// Built when used, not at module load: in the bundle, Drizzle's sql module may not be initialised yet then.
+const TABLE = (log: SealedLog): SQL => sql.raw(`vault.${log}`);
+const LOCK_KEY: Record<SealedLog, number> = { access_log: 1, purge_log: 2 };
+const SEAL_LOCK_CLASS = 73411902;
+
+/** 16-byte prefix of SHA-256 over the row's serialization. */
+const digestOf = (log: SealedLog) => sql`substring(sha256(convert_to(${sql.raw(ROW_JSON[log])}, 'UTF8')) from 1 for 16)`;
+
+/** Ids up to the newest seal older than the grace period are closed, but never past what this seal covers. */
+function closedRange(upto: string | null): SQL {
+  if (upto === null) return sql`'{}'::int8multirange`;
+  return sql`int8multirange(int8range(1, least(${upto}::bigint, last_id), '[]'))`;
+}
+
+export const genesisHash = (log: SealedLog) => `genesis:${log}`;
+
+export interface SealResult {
+  log: SealedLog;
+  sealNo: number;
+  rowCount: number;
+  lastId: number;
+  hash: string;
+}
+
+/**
+ * Seals the rows of one log that no seal covers yet, in id order, up to `maxRows`. Runs under a
+ * transaction-scoped advisory lock per log, so sealers on several replicas take turns and the chain never
+ * forks; the hot path never waits on it. Ids below the newest seal that are still missing once that seal
+ * is older than `graceSeconds` are closed: a row appearing there later is reported by the verifier.
+ * Returns null when there was nothing to seal.
+ */
+export async function sealLog(tx: Db, log: SealedLog, options: { graceSeconds: number; maxRows: number }): Promise<SealResult | null> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK_CLASS}::int, ${LOCK_KEY[log]}::int)`);
+  await tx.execute(sql`set local timezone = 'UTC'`);
+  const [prev] = await queryRows<{ seal_no: number; hash: string; covered_total: string; next_id: string }>(
+    tx,
+    sql`select seal_no, hash, covered_total::text as covered_total, coalesce(upper(covered_total), 1)::text as next_id
+          from vault.audit_seals where log = ${log}::text order by seal_no desc limit 1`,
+  );
+  const [closed] = await queryRows<{ upto: string | null }>(
+    tx,
+    sql`select max(last_id)::text as upto from vault.audit_seals
+         where log = ${log}::text and sealed_at < now() - make_interval(secs => ${options.graceSeconds}::int)`,
+  );
+  const coveredTotal = prev?.covered_total ?? '{}';
+  const nextId = prev?.next_id ?? '1';
+  const prevHash = prev?.hash ?? genesisHash(log);
+  const sealNo = (prev?.seal_no ?? 0) + 1;
+  const rows = await queryRows<{ seal_no: number; row_count: number; last_id: string; hash: string }>(
+    tx,
+    sql`with holes as (
+          select unnest(int8multirange(int8range(1, ${nextId}::bigint)) - ${coveredTotal}::int8multirange) as h
+        ), cand as (
+          (select id from ${TABLE(log)} where id >= ${nextId}::bigint order by id limit ${options.maxRows}::int)
+          union all
+          (select l.id from holes join ${TABLE(log)} l on l.id >= lower(h) and l.id < upper(h))
+        ), chosen as (
+          select id from cand order by id limit ${options.maxRows}::int
+        ), digested as (
+          select l.id, ${digestOf(log)} as d from ${TABLE(log)} l join chosen c on c.id = l.id
+        ), agg as (
+          select min(id) as first_id, max(id) as last_id, count(*)::int as n,
+                 range_agg(int8range(id, id, '[]')) as covered,
+                 string_agg(d, ''::bytea order by id) as digests
+            from digested
+        )
+        insert into vault.audit_seals (log, seal_no, sealed_at, first_id, last_id, row_count, covered, covered_total, digests, prev_hash, hash)
+        select ${log}::text, ${sealNo}::int, now(), first_id, last_id, n, covered,
+               ${coveredTotal}::int8multirange + covered
+                 + ${closedRange(closed?.upto ?? null)},
+               digests, ${prevHash}::text, encode(sha256(convert_to(${prevHash}::text, 'UTF8') || digests), 'hex')
+          from agg where n > 0
+        returning seal_no, row_count, last_id::text as last_id, hash`,
+  );
+  const row = rows[0];
+  return row ? { log, sealNo: row.seal_no, rowCount: row.row_count, lastId: Number(row.last_id), hash: row.hash } : null;
+}
+
+export interface StoredSeal {
+  seal_no: number;
+  sealed_at: Date;
+  row_count: number;
+  first_id: string | null;
+  last_id: string | null;
+  covered: string;
+  covered_total: string;
+  digests: Buffer | Uint8Array;
+  prev_hash: string;
+  hash: string;
+}
+
+export async function listSeals(tx: Db, log: SealedLog): Promise<StoredSeal[]> {
+  return queryRows<StoredSeal>(
+    tx,
+    sql`select seal_no, sealed_at, row_count, first_id::text, last_id::text, covered::text as covered, covered_total::text as covered_total,
+               digests, prev_hash, hash
+          from vault.audit_seals where log = ${log}::text order by seal_no`,
+  );
+}
+
+/** Recomputes, as the rows are now, the digests of the rows a seal covers: concatenated in id order, and counted. */
+export async function recomputeDigests(tx: Db, log: SealedLog, covered: string): Promise<{ count: number; digests: Buffer }> {
+  await tx.execute(sql`set local timezone = 'UTC'`);
+  const [row] = await queryRows<{ n: number; digests: Buffer | Uint8Array | null }>(
+    tx,
+    sql`select count(*)::int as n, string_agg(d, ''::bytea order by id) as digests from (
+          select l.id, ${digestOf(log)} as d
+            from unnest(${covered}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
+        ) x`,
+  );
+  return { count: row?.n ?? 0, digests: row?.digests ? Buffer.from(row.digests) : Buffer.alloc(0) };
+}
+
+/** The ids present now among those a seal covers, in order (only fetched to name a row once a seal fails). */
+export async function presentIds(tx: Db, log: SealedLog, covered: string): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`select l.id::text as id from unnest(${covered}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r) order by l.id`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Ids the seals cover, expanded (for naming a deleted row). */
+export async function expandIds(tx: Db, covered: string): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`select g::text as id from unnest(${covered}::int8multirange) r, generate_series(lower(r), upper(r) - 1) g order by g`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Rows that exist in ranges the chain closed without sealing them: written after the fact. */
+export async function rowsInClosedGaps(tx: Db, log: SealedLog, coveredTotal: string, sealedUnion: string): Promise<string[]> {
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`select l.id::text as id
+          from unnest(${coveredTotal}::int8multirange - ${sealedUnion}::int8multirange) r
+          join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
+         order by l.id limit 100`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Rows no seal covers yet (written since the last seal, or still inside the grace window). */
+export async function countPending(tx: Db, log: SealedLog, coveredTotal: string): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    tx,
+    sql`with holes as (
+          select unnest(int8multirange(int8range(1, coalesce(upper(${coveredTotal}::int8multirange), 1))) - ${coveredTotal}::int8multirange) as h
+        )
+        select ((select count(*) from ${TABLE(log)} where id >= coalesce(upper(${coveredTotal}::int8multirange), 1))
+              + (select count(*) from holes join ${TABLE(log)} l on l.id >= lower(h) and l.id < upper(h)))::int as n`,
+  );
+  return row?.n ?? 0;
+}
+
+export async function unionOfCovered(tx: Db, log: SealedLog): Promise<string> {
+  const [row] = await queryRows<{ u: string | null }>(
+    tx,
+    sql`select range_agg(r)::text as u from vault.audit_seals s, unnest(s.covered) r where s.log = ${log}::text`,
+  );
+  return row?.u ?? '{}';
+}
+
+export async function recordVerification(tx: Db, v: { verifiedAt: Date; status: string; rowsChecked: number; report: string }): Promise<void> {
+  await tx.execute(sql`insert into vault.audit_verifications (verified_at, status, rows_checked, report)
+    values (${v.verifiedAt.toISOString()}::timestamptz, ${v.status}::text, ${v.rowsChecked}::bigint, ${v.report}::text)`);
+}
+
+export async function lastVerification(tx: Db): Promise<{ verified_at: Date; status: string; rows_checked: string } | undefined> {
+  const [row] = await queryRows<{ verified_at: Date; status: string; rows_checked: string }>(
+    tx,
+    sql`select verified_at, status, rows_checked::text from vault.audit_verifications order by id desc limit 1`,
+  );
+  return row;
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { PURPOSE_PATTERN, APP_NAME_PATTERN } from '../../config/config-schema';
+import type { EntryMeta } from './entry.repository';
+import type { EntryRow } from '../../storage/schema/index';
+import type { PurgeReceipt } from './entries.service';
+import { TOO_LARGE } from '../../http/validate';
+
+export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+export const POLICY_NAME_PATTERN = PURPOSE_PATTERN;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+export const purposeParam = z.object({ purpose: z.string().regex(PURPOSE_PATTERN, 'purpose must match ^[a-z0-9][a-z0-9_-]{0,63}$') });
+export const entryKeyParam = purposeParam.extend({
+  external_id: z.string().regex(EXTERNAL_ID_PATTERN, 'external_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$'),
+});
+
+export interface BodyLimits {
+  maxValueBytes: number;
+  maxMetadataBytes: number;
+}
+
+/** The store body. Unknown fields are refused; the value's size limit is a 413, everything else a 400. */
+export function storeBodySchema(limits: BodyLimits) {
+  return z
+    .object({
+      encrypted_value: z
+        .string({ error: 'encrypted_value is required and must be a string' })
+        .min(1, 'encrypted_value must not be empty')
+        .superRefine((v, ctx) => {
+          if (Buffer.byteLength(v, 'utf8') > limits.maxValueBytes) {
+            ctx.addIssue({ code: 'custom', message: `encrypted_value is larger than ${limits.maxValueBytes} bytes`, params: { [TOO_LARGE]: true } });
+          }
+        }),
+      algorithm_hint: z.string().min(1).max(64).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
+      key_ref: z.string().min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
+      metadata: z
+        .record(z.string().max(128), z.json())
+        .refine(
+          (m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= limits.maxMetadataBytes,
+          `metadata must serialize to at most ${limits.maxMetadataBytes} bytes`,
+        )
+        .optional(),
+      expires_at: z.iso
+        .datetime({ offset: true, error: 'expires_at must be an RFC 3339 date-time' })
+        .transform((v) => new Date(v))
+        .optional(),
+      access_policy: z.string().regex(POLICY_NAME_PATTERN, 'access_policy must match ^[a-z0-9][a-z0-9_-]{0,63}$').optional(),
+      fingerprint: z.string().min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
+    })
+    .strict();
+}
+
+export function listQuerySchema(maxLimit: number) {
+  return z
+    .object({
+      limit: z.coerce.number().int().min(1).max(maxLimit).default(Math.min(100, maxLimit)),
+      cursor: z.string().max(400).optional(),
+      expiring_before: z.iso
+        .datetime({ offset: true })
+        .transform((v) => new Date(v))
+        .optional(),
+      fingerprint: z.string().min(1).max(256).regex(PRINTABLE).optional(),
+      owner_app: z.string().regex(APP_NAME_PATTERN).optional(),
+    })
+    .strict();
+}
+
+/** ETag header form of the stored token. */
+export const quoteEtag = (etag: string) => `"${etag}"`;
+
+/**
+ * `If-Match: "a", "b"` → ['a', 'b']; `*` stays `*`. If-Match uses strong comparison (RFC 9110 §13.1.1),
+ * so weak tags (`W/"…"`) are dropped: they can never match. Undefined when the header is absent.
+ */
+export function parseIfMatch(header: string | undefined): string[] | undefined {
+  if (header === undefined) return undefined;
+  return header
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '' && !t.startsWith('W/'))
+    .map((t) => t.replace(/^"(.*)"$/, '$1'));
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** Entry metadata on the wire (snake_case). */
+export function entryMetaDto(e: EntryMeta) {
+  return {
+    purpose: e.purpose,
+    external_id: e.externalId,
+    algorithm_hint: e.algorithmHint,
+    key_ref: e.keyRef,
+    metadata: e.metadata,
+    fingerprint: e.fingerprint,
+    access_policy: e.accessPolicy,
+    owner_app: e.ownerApp,
+    etag: quoteEtag(e.etag),
+    created_at: iso(e.createdAt),
+    updated_at: iso(e.updatedAt),
+    expires_at: iso(e.expiresAt),
+  };
+}
+
+/** A retrieved entry: the blob exactly as stored, plus its metadata. */
+export function entryDto(e: EntryRow) {
+  const { purpose, external_id, ...rest } = entryMetaDto(e);
+  return { purpose, external_id, encrypted_value: e.encryptedValue, ...rest };
+}
+
+export function purgeReceiptDto(r: PurgeReceipt) {
+  return {
+    purged: true,
+    purpose: r.purpose,
+    external_id: r.externalId,
+    method: r.method,
+    reason: r.reason,
+    purged_at: r.purgedAt.toISOString(),
+    proof: r.proof,
+    record: r.record,
+    receipt: r.receipt,
+    purge_log_id: r.purgeLogId,
+  };
+}

@@ -1,0 +1,359 @@
+import { randomBytes } from 'node:crypto';
+import { decide, listGrants, type PolicyRules } from '../policies/access-rules';
+import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from '../../kernel/errors';
+import { hasRole, inPurposeScope } from '../../kernel/principal';
+import { isGone, resolveExpiry, type PurgeLogMethod } from '../policies/retention';
+import { judgeRead, type ReadVerdict } from './read-decision';
+import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome } from '../../kernel/executor';
+import type { ServiceContext } from '../../kernel/context';
+import { readAndAudit } from './audited-read.repository';
+import { storeReceipts } from '../purge/purge.service';
+import {
+  consumeRetrieval,
+  findEntryForUpdate,
+  findEntryWithRules,
+  insertEntry,
+  listEntries,
+  overwriteEntry,
+  type EntryKey,
+  type EntryMeta,
+} from './entry.repository';
+import { findAccessPolicy, findAccessPolicyForShare, findRetentionPolicy, listAccessPolicies } from '../policies/policy.repository';
+import { purgeEntrySet } from '../purge/purge.repository';
+import { isUniqueViolation } from '../../storage/transaction';
+import type { EntryRow } from '../../storage/schema/index';
+import type { Db } from '../../storage/database';
+
+export interface StoreInput {
+  key: EntryKey;
+  encryptedValue: string;
+  algorithmHint?: string;
+  keyRef?: string;
+  metadata?: Record<string, unknown>;
+  expiresAt?: Date;
+  accessPolicy: string;
+  fingerprint?: string;
+  /** `If-None-Match: *`: create only. */
+  createOnly: boolean;
+  /** `If-Match` entity tags (unquoted); replace only that version. */
+  ifMatch?: string[];
+}
+
+export type StoredEntry = EntryMeta;
+
+function newEtag(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+const denied = (reason: string) => new ForbiddenError().withReason(reason);
+
+/**
+ * Store or replace. Checks run in the documented order — retention policy (422), the purpose's
+ * `store_apps` (403), access policy (422), its store rule (403), for a replace the current policy's store
+ * and purge rules and ownership (403), preconditions (412), expiry (422) — all before any write. A replace
+ * destroys the version it overwrites, so that version gets a purge-log row with its proof (method
+ * `replace`) in the same transaction: no ciphertext leaves the vault without one. Two creators racing on
+ * one key: the loser's insert hits the unique index, and the retry sees the winner's row (so
+ * `If-None-Match: *` gives exactly one 201).
+ */
+export async function storeEntry({ ctx, input }: { ctx: ServiceContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
+  return inTransaction(ctx, { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId }, (tx) => storeOnce(tx, ctx, input), {
+    retryWhen: isUniqueViolation,
+    exhausted: () => new ConflictError('The entry is being written concurrently; retry.').withReason('concurrent_write'),
+  });
+}
+
+async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput): Promise<DeferredOutcome<{ entry: StoredEntry; created: boolean }>> {
+  const { purpose, externalId } = input.key;
+  const now = ctx.clock.now();
+  // The three reads go out together (postgres.js pipelines them on the transaction's connection, one
+  // round trip instead of three); their answers are still judged in the documented order below.
+  const [retention, policy, existing] = await Promise.all([
+    findRetentionPolicy(tx, purpose, 'share'),
+    findAccessPolicyForShare(tx, input.accessPolicy),
+    findEntryForUpdate(tx, input.key),
+  ]);
+  if (!retention) {
+    throw new PolicyMissingError(
+      `No retention policy exists for purpose '${purpose}'. An admin creates one with PUT /admin/retention-policies/${purpose}.`,
+    ).withReason('no_retention_policy');
+  }
+  if (retention.storeApps && !retention.storeApps.includes(ctx.actor.app)) {
+    throw new ForbiddenError(`Purpose '${purpose}' is reserved to the apps its retention policy names.`).withReason('purpose_reserved');
+  }
+  if (!policy) {
+    throw new PolicyMissingError(
+      `Access policy '${input.accessPolicy}' does not exist. Use a built-in policy or create it with PUT /admin/access-policies/${input.accessPolicy}.`,
+    ).withReason('unknown_access_policy');
+  }
+  const live = existing !== undefined && !isGone(existing, now, retention.maxRetentionDays);
+  const owner = live ? existing.ownerApp : undefined;
+  const decision = decide(policy.rules, ctx.actor, { purpose, ...(owner !== undefined && { ownerApp: owner }) }, 'store');
+  if (!decision.allow) throw denied(decision.reason);
+
+  if (existing && existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw denied('not_owner');
+  if (live) {
+    // A replace is a purge of the current version plus a store: the rules of the policy the entry is under
+    // now must allow both, whatever policy the new body names.
+    const current = existing.accessPolicy === policy.name ? policy : await findAccessPolicyForShare(tx, existing.accessPolicy);
+    for (const operation of ['store', 'purge'] as const) {
+      const verdict = decide(current?.rules, ctx.actor, { purpose, ownerApp: existing.ownerApp }, operation);
+      if (!verdict.allow) throw denied(`replace needs the current policy's ${operation} rule: ${verdict.reason}`);
+    }
+  }
+  if (input.createOnly && live) throw new PreconditionFailedError('An entry already exists under this key (If-None-Match: *).');
+  if (input.ifMatch && !(live && (input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag)))) {
+    throw new PreconditionFailedError('The entry does not match If-Match; it was changed, purged or never existed.');
+  }
+
+  const createdAt = live ? existing.createdAt : now;
+  const expiresAt = resolveExpiry(retention, input.expiresAt, now, createdAt);
+  const values = {
+    purpose,
+    externalId,
+    encryptedValue: input.encryptedValue,
+    algorithmHint: input.algorithmHint ?? null,
+    keyRef: input.keyRef ?? null,
+    metadata: input.metadata ?? null,
+    fingerprint: input.fingerprint ?? null,
+    accessPolicy: policy.name,
+    ownerApp: live ? existing.ownerApp : ctx.actor.app,
+    ownerIdentity: live ? existing.ownerIdentity : (ctx.actor.identity ?? null),
+    etag: newEtag(),
+    retrievalCount: 0,
+    createdAt,
+    updatedAt: now,
+    expiresAt,
+    purgedAt: null,
+  };
+  const status = live ? 200 : 201;
+  if (existing && existing.purgedAt === null) {
+    // The ciphertext about to be overwritten (live, or expired and not yet swept) gets its proof first,
+    // read from the locked row as it is; a shredded tombstone has none left to prove.
+    const why = live ? 'replaced' : 'expired, replaced';
+    await purgeEntrySet(tx, {
+      target: { kind: 'replace', id: existing.id, reason: `${why} by ${ctx.actor.app}` },
+      now,
+      actor: purgeActor(ctx),
+      proofs: ctx.settings.purgeProofHash,
+      sweepRunId: null,
+      auditEach: false,
+    });
+  }
+  // The write is handed to the executor, which sends it together with the access-log row.
+  return {
+    status,
+    write: async () => ({ entry: toMeta(await (existing ? overwriteEntry(tx, existing.id, values) : insertEntry(tx, values))), created: !live }),
+  };
+}
+
+function purgeActor(ctx: ServiceContext) {
+  return {
+    app: ctx.actor.app,
+    identity: ctx.actor.identity ?? null,
+    authMethod: ctx.actor.method,
+    clientAddr: ctx.info.clientAddr,
+    requestId: ctx.info.requestId,
+  };
+}
+
+function toMeta(row: EntryRow): EntryMeta {
+  const { encryptedValue: _v, ownerIdentity: _i, retrievalCount: _r, ...meta } = row;
+  return meta;
+}
+
+/** Shared by GET and HEAD: 404 unknown → 403 by the retrieve rule → 410 expired or shredded. */
+async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists') {
+  const found = await findEntryWithRules(tx, key);
+  const decision =
+    found && decide((found.rules as PolicyRules | null) ?? undefined, ctx.actor, { purpose: key.purpose, ownerApp: found.entry.ownerApp }, 'retrieve');
+  // A GET spends its budget in its transaction instead of judging the count read here.
+  const budget = operation === 'exists' ? decision : decision?.allow ? { allow: true as const } : decision;
+  const verdict = judgeRead({
+    ...(found && { entry: found.entry }),
+    ...(budget && { decision: budget }),
+    maxRetentionDays: found?.maxRetentionDays ?? null,
+    now: ctx.clock.now(),
+  });
+  if (!verdict.allow) throw refusalOf(verdict);
+  return { entry: found!.entry, decision: decision! };
+}
+
+function refusalOf(verdict: Extract<ReadVerdict, { allow: false }>) {
+  const error = verdict.status === 404 ? new NotFoundError() : verdict.status === 410 ? new GoneError() : denied(verdict.reason);
+  return error.withReason(verdict.reason);
+}
+
+/**
+ * GET and HEAD in one round trip: the verdicts `decide` gives this caller under every known policy go
+ * with the read, and the statement applies the one for the entry's policy and writes the access-log row
+ * (features/entries/audited-read.repository). Returns undefined, having written nothing, when the statement
+ * could not decide — a policy it does not know or that changed (the snapshot is then reloaded), a GET
+ * on a retrieval budget, or more policies than a table should carry — and the caller takes the
+ * two-step path.
+ */
+async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists'): Promise<EntryRow | undefined> {
+  if (!ctx.policies) return undefined;
+  const policies = ctx.policies;
+  const principal = ctx.actor;
+  return asStatement(ctx, async () => {
+    const verdicts = await policies.verdictsFor(principal, key.purpose);
+    if (verdicts === undefined) return { status: 0, reason: 'too_many_policies' };
+    const out = await readAndAudit(ctx.db, {
+      key,
+      operation,
+      verdicts,
+      now: ctx.clock.now(),
+      caller: {
+        requestId: ctx.info.requestId,
+        app: principal.app,
+        identity: principal.identity ?? null,
+        authMethod: principal.method,
+        clientAddr: ctx.info.clientAddr,
+      },
+    });
+    if (out.status === 0 && out.reason === 'policy_changed') policies.invalidate();
+    return { status: out.status, reason: out.reason, ...(out.entry && { result: out.entry }) };
+  });
+}
+
+/**
+ * GET: the blob and its metadata, by the one-statement strategy when it can decide, else in a
+ * transaction: read, decide, and spend a retrieval budget atomically on the version that was read (the
+ * one past the budget is denied). A version replaced, purged or expired between the read and the spend
+ * is read again (TryAgain), and after three collisions the answer is 409 changed_during_retrieval.
+ */
+export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<EntryRow> {
+  const answered = await readInOneStatement(ctx, key, 'retrieve');
+  if (answered) return answered;
+  return inTransaction(
+    ctx,
+    { operation: 'retrieve', purpose: key.purpose, externalId: key.externalId },
+    async (tx) => {
+      const { entry, decision } = await loadReadable(tx, ctx, key, 'retrieve');
+      const max = decision.allow ? decision.maxRetrievals : undefined;
+      if (max !== undefined) {
+        const spent = await consumeRetrieval(tx, { id: entry.id, etag: entry.etag, max, now: ctx.clock.now() });
+        if (spent === 'exhausted') throw denied('retrieval_budget_exhausted');
+        if (spent === 'changed') throw new TryAgain('changed_during_retrieval');
+      }
+      return { result: entry, status: 200 };
+    },
+    { exhausted: (why) => new ConflictError('The entry is being changed concurrently; retry.').withReason(why) },
+  );
+}
+
+/** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */
+export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<StoredEntry> {
+  const answered = await readInOneStatement(ctx, key, 'exists');
+  if (answered) return toMeta(answered);
+  return asRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (db) => {
+    // The same answer GET would give, without spending: a spent budget is a 403 here too (READ_ORDER).
+    const { entry } = await loadReadable(db, ctx, key, 'exists');
+    return { result: toMeta(entry), status: 200 };
+  });
+}
+
+export interface PurgeReceipt {
+  purgeLogId: number;
+  purpose: string;
+  externalId: string;
+  method: PurgeLogMethod;
+  reason: string;
+  purgedAt: Date;
+  record: string;
+  proof: string | null;
+  /** Compact JWS over the proof record, when a signing key is configured. */
+  receipt: string | null;
+}
+
+/**
+ * DELETE: purge now by the purpose's method. The row change, the purge-log row (with its proof) and the
+ * access-log row commit together. A shredded entry is already gone (410); an expired one may be purged.
+ */
+export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<PurgeReceipt> {
+  return inTransaction(ctx, { operation: 'purge', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
+    const entry = await findEntryForUpdate(tx, key);
+    if (!entry) throw new NotFoundError().withReason('not_found');
+    const policy = await findAccessPolicy(tx, entry.accessPolicy);
+    const decision = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: entry.ownerApp }, 'purge');
+    if (!decision.allow) throw denied(decision.reason);
+    if (entry.purgedAt) throw new GoneError('The entry was already purged.').withReason('purged');
+
+    const now = ctx.clock.now();
+    const [purged] = await purgeEntrySet(tx, {
+      target: { kind: 'one', id: entry.id, reason: `manual purge by ${ctx.actor.app}` },
+      now,
+      actor: purgeActor(ctx),
+      proofs: ctx.settings.purgeProofHash,
+      sweepRunId: null,
+      auditEach: false,
+    });
+    if (!purged) throw new GoneError('The entry was already purged.').withReason('purged');
+    const receipts = await storeReceipts(tx, ctx.settings.receiptSigner, [purged], now);
+    return {
+      result: {
+        purgeLogId: Number(purged.purge_log_id),
+        purpose: key.purpose,
+        externalId: key.externalId,
+        method: purged.method,
+        reason: purged.reason,
+        purgedAt: now,
+        record: purged.record,
+        proof: purged.proof,
+        receipt: receipts.get(Number(purged.purge_log_id)) ?? null,
+      },
+      status: 200,
+    };
+  });
+}
+
+export interface ListInput {
+  purpose: string;
+  limit: number;
+  cursor?: string;
+  expiringBefore?: Date;
+  fingerprint?: string;
+  ownerApp?: string;
+}
+
+export function encodeCursor(externalId: string): string {
+  return Buffer.from(externalId, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/.test(decoded) || encodeCursor(decoded) !== cursor) {
+    throw new ValidationError('The cursor is not one this vault issued.', [{ location: 'query.cursor', message: 'invalid cursor' }]);
+  }
+  return decoded;
+}
+
+/** GET /vault/{purpose}: live entries the caller may retrieve, metadata only, one page. */
+export async function listPurposeEntries({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: ListInput;
+}): Promise<{ items: EntryMeta[]; nextCursor: string | null }> {
+  const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  return asRead(ctx, { operation: 'list', purpose: input.purpose }, async (tx) => {
+    if (!inPurposeScope(ctx.actor, input.purpose)) throw denied('purpose_out_of_scope');
+    const policies = new Map((await listAccessPolicies(tx)).map((p) => [p.name, p.rules] as const));
+    const rows = await listEntries(tx, {
+      purpose: input.purpose,
+      app: ctx.actor.app,
+      grants: listGrants(policies, ctx.actor, input.purpose),
+      now: ctx.clock.now(),
+      limit: input.limit,
+      ...(after !== undefined && { after }),
+      ...(input.expiringBefore && { expiringBefore: input.expiringBefore }),
+      ...(input.fingerprint !== undefined && { fingerprint: input.fingerprint }),
+      ...(input.ownerApp !== undefined && { ownerApp: input.ownerApp }),
+    });
+    const items = rows.slice(0, input.limit);
+    const nextCursor = rows.length > input.limit ? encodeCursor(items[items.length - 1]!.externalId) : null;
+    return { result: { items, nextCursor }, status: 200, reason: `returned ${items.length}` };
+  });
+}

@@ -1,0 +1,229 @@
+import { insertAccessLog } from '../storage/access-log.repository';
+import type { Db } from '../storage/database';
+import { StorageUnavailable } from '../storage/errors';
+import { withTransaction } from '../storage/transaction';
+import { auditRow, type AuditEvent } from './audit';
+import { ConflictError, ForbiddenError, GoneError, NotFoundError, STATUS_BY_CODE, UnavailableError, VaultError } from './errors';
+import type { ServiceContext } from './context';
+import { describeError } from '../logging/describe-error';
+
+/**
+ * The one executor. It alone owns, for every audited operation: the request's deadline, the transaction
+ * (or the plain read), the access-log row that says granted or denied, and the fail-closed 503 when that
+ * row cannot be written. Verbs hand it a body that returns what they concluded or throws a domain error;
+ * they never write an access-log row and never mark an error. Three strategies:
+ *
+ * - `inTransaction`: the body, its writes and the row commit together; a domain error rolls the body back
+ *   and commits the denied row instead (decisions come before writes, so nothing half-made survives).
+ * - `asRead`: for operations that change nothing but their row: the reads run without a transaction and
+ *   the row is one statement after them, committed before any answer leaves.
+ * - `asStatement`: one statement that decides and writes its own row (the one-statement GET and HEAD);
+ *   it may also decide nothing, having written nothing, and the caller takes another strategy.
+ *
+ * A refusal whose row the executor wrote leaves as a `RecordedRefusal`, so the HTTP error handler knows
+ * from the type alone not to write a second one.
+ */
+
+/** What an operation is recorded under: its access-log operation and, when it has one, its entry. */
+export type AuditTarget = Pick<AuditEvent, 'operation' | 'purpose' | 'externalId'>;
+
+/** What a body concluded: the value, the status the caller will see, and (for the log only) why. */
+export interface Outcome<T> {
+  result: T;
+  status: number;
+  reason?: string | null;
+}
+
+/**
+ * A body that hands its last write to the executor, which sends it together with the row (one round
+ * trip instead of two); both are in the transaction, so either failing rolls both back.
+ */
+export interface DeferredOutcome<T> {
+  write: () => Promise<T>;
+  status: number;
+  reason?: string | null;
+}
+
+/** A domain refusal whose denied row is already committed. */
+export class RecordedRefusal extends Error {
+  constructor(readonly error: VaultError) {
+    super(error.message);
+    this.name = 'RecordedRefusal';
+  }
+}
+
+/** Thrown inside a body to roll it back and run it again (another writer got there first). */
+export class TryAgain extends Error {
+  constructor(readonly why: string) {
+    super(why);
+    this.name = 'TryAgain';
+  }
+}
+
+/** Time left for COMMIT: a transaction that reaches its end with less than this left rolls back. */
+const COMMIT_MARGIN_MS = 250;
+
+class DeadlinePassed extends Error {
+  constructor() {
+    super('the request deadline passed; rolled back instead of committing');
+    this.name = 'DeadlinePassed';
+  }
+}
+
+/** Throws a non-domain error, so the transaction rolls back whole and the caller (if still there) gets 503. */
+function checkDeadline(ctx: ServiceContext): void {
+  if (ctx.deadline !== undefined && Date.now() > ctx.deadline - COMMIT_MARGIN_MS) throw new DeadlinePassed();
+}
+
+const row = (ctx: ServiceContext, target: AuditTarget, granted: boolean, status: number, reason: string | null) =>
+  auditRow(ctx.actor, ctx.info, { ...target, granted, status, reason }, ctx.clock.now());
+
+const deniedRow = (ctx: ServiceContext, target: AuditTarget, error: VaultError) =>
+  row(ctx, target, false, STATUS_BY_CODE[error.code], error.reason ?? error.code);
+
+async function insertRow(ctx: ServiceContext, db: Db, values: ReturnType<typeof row>): Promise<void> {
+  try {
+    await insertAccessLog(db, values);
+  } catch (error) {
+    ctx.onAuditWriteFailure?.();
+    throw error;
+  }
+}
+
+function unavailable(ctx: ServiceContext, cause: unknown): UnavailableError {
+  ctx.logger.error('storage failure; nothing was answered', { request_id: ctx.info.requestId, error: describeError(cause) });
+  const error = new UnavailableError();
+  error.cause = cause;
+  return error;
+}
+
+/** The domain's 503 for a transaction the storage layer already rolled back (and logged). */
+function unavailableAfterRollback(failure: StorageUnavailable): UnavailableError {
+  const error = new UnavailableError();
+  error.cause = failure.cause;
+  return error;
+}
+
+/** Writes one row on its own (a read's row, or a refusal's), failing closed with 503. */
+async function writeRow(ctx: ServiceContext, values: ReturnType<typeof row>): Promise<void> {
+  try {
+    checkDeadline(ctx);
+    await insertRow(ctx, ctx.db, values);
+  } catch (error) {
+    throw unavailable(ctx, error);
+  }
+}
+
+export interface TransactionOptions {
+  /** How often a body that threw TryAgain runs in all (default 3); then `exhausted` is the refusal. */
+  attempts?: number;
+  exhausted?: (why: string) => VaultError;
+  /** Storage errors that mean "run it again" rather than "unavailable" (a unique violation on insert). */
+  retryWhen?: (error: unknown) => boolean;
+}
+
+/** The body, its writes and its row in one transaction; see the module comment. */
+export async function inTransaction<T>(
+  ctx: ServiceContext,
+  target: AuditTarget,
+  body: (tx: Db) => Promise<Outcome<T> | DeferredOutcome<T>>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    let refused: VaultError | undefined;
+    try {
+      const result = await withTransaction(
+        ctx.db,
+        async (tx) => {
+          // A transaction that only starts after the caller was answered (the driver queued it while the
+          // database was away) must not change anything: roll it back.
+          checkDeadline(ctx);
+          try {
+            const out = await body(tx);
+            let value: T;
+            if ('write' in out) {
+              [value] = await Promise.all([out.write(), insertRow(ctx, tx, row(ctx, target, true, out.status, out.reason ?? null))]);
+            } else {
+              await insertRow(ctx, tx, row(ctx, target, true, out.status, out.reason ?? null));
+              value = out.result;
+            }
+            checkDeadline(ctx);
+            return value;
+          } catch (error) {
+            if (!(error instanceof VaultError)) throw error;
+            // The body decided no: nothing of it was written; its denied row commits in its place.
+            await insertRow(ctx, tx, deniedRow(ctx, target, error));
+            refused = error;
+            return undefined;
+          }
+        },
+        (error) => ctx.logger.error('storage failure; request rolled back', { request_id: ctx.info.requestId, error: describeError(error) }),
+        (error) => error instanceof TryAgain || error instanceof VaultError,
+      );
+      if (refused) throw new RecordedRefusal(refused);
+      return result as T;
+    } catch (error) {
+      const again = error instanceof TryAgain || (options.retryWhen?.(error) ?? false);
+      if (error instanceof StorageUnavailable) throw unavailableAfterRollback(error);
+      if (!again) throw error;
+      if (attempt >= attempts) {
+        const why = error instanceof TryAgain ? error.why : 'concurrent_write';
+        const exhausted = options.exhausted?.(why) ?? new ConflictError('The entry is being changed concurrently; retry.').withReason(why);
+        await writeRow(ctx, deniedRow(ctx, target, exhausted));
+        throw new RecordedRefusal(exhausted);
+      }
+    }
+  }
+}
+
+/** Reads without a transaction, then the row as one statement; see the module comment. */
+export async function asRead<T>(ctx: ServiceContext, target: AuditTarget, body: (db: Db) => Promise<Outcome<T>>): Promise<T> {
+  let out: Outcome<T>;
+  try {
+    out = await body(ctx.db);
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw unavailable(ctx, error);
+    await writeRow(ctx, deniedRow(ctx, target, error));
+    throw new RecordedRefusal(error);
+  }
+  await writeRow(ctx, row(ctx, target, true, out.status, out.reason ?? null));
+  return out.result;
+}
+
+/** An operation whose only effect is its granted row (a scrape, a document read, a request to verify). */
+export async function recordOnly(ctx: ServiceContext, target: AuditTarget, reason?: string): Promise<void> {
+  await asRead(ctx, target, async () => ({ result: undefined, status: 200, ...(reason !== undefined && { reason }) }));
+}
+
+/** What a self-auditing statement concluded; `status: 0` = decided nothing and wrote nothing. */
+export interface Decided<T> {
+  status: number;
+  reason: string | null;
+  result?: T;
+}
+
+/** The domain error a decided refusal stands for, by the status the statement recorded. */
+function refusalFor(status: number, reason: string | null): VaultError {
+  const error = status === 404 ? new NotFoundError() : status === 410 ? new GoneError() : new ForbiddenError();
+  return error.withReason(reason ?? error.code);
+}
+
+/**
+ * Runs a statement that writes its own row (features/entries/audited-read.repository). A grant returns the
+ * value; a refusal throws as recorded; undefined means it decided nothing and the caller takes another
+ * strategy. No row, no answer: a failure is a 503.
+ */
+export async function asStatement<T>(ctx: ServiceContext, statement: () => Promise<Decided<T>>): Promise<T | undefined> {
+  let out: Decided<T>;
+  try {
+    checkDeadline(ctx);
+    out = await statement();
+  } catch (error) {
+    ctx.onAuditWriteFailure?.();
+    throw unavailable(ctx, error);
+  }
+  if (out.status === 0) return undefined;
+  if (out.status === 200) return out.result;
+  throw new RecordedRefusal(refusalFor(out.status, out.reason));
+}
