@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Principal } from './kernel/principal';
 import type { VaultMetrics } from './metrics/vault-metrics';
 import { buildOpenApi } from './http/openapi';
+import { settingsFrom } from './config/settings';
 import { RecordedRefusal } from './kernel/executor';
 import { describeError } from './logging/describe-error';
 import { auditTargets, mountOperations, type AnyOperation } from './kernel/operation';
@@ -106,13 +107,7 @@ export function createApp(deps: AppDeps) {
     db,
     clock,
     logger,
-    settings: {
-      purgeProofHash: config.purge.purge_proof_hash,
-      listMaxLimit: config.limits.list_max_limit,
-      sweepBatchSize: config.purge.batch_size,
-      sweepConcurrency: config.purge.sweep_concurrency,
-      ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
-    },
+    settings: settingsFrom(config, deps.receiptSigner),
     policies:
       deps.policySnapshots ??
       new PolicySnapshots(
@@ -120,11 +115,6 @@ export function createApp(deps: AppDeps) {
         () => loadKnownPurposes(db),
       ),
     ...(deps.metrics && { metrics: deps.metrics }),
-    limits: {
-      maxValueBytes: config.limits.max_value_bytes,
-      maxMetadataBytes: config.limits.max_metadata_bytes,
-      listMaxLimit: config.limits.list_max_limit,
-    },
   };
   const apiKeyChallenge = `ApiKey realm="vsql-vault", header="${config.auth.api_key_header}"`;
   const problemOptions = { challenge: deps.jwt ? `Bearer realm="vsql-vault", ${apiKeyChallenge}` : apiKeyChallenge };
@@ -152,7 +142,7 @@ export function createApp(deps: AppDeps) {
     ...accessPolicyOperations(routeDeps),
     ...purgeOperations(routeDeps),
     ...complianceOperations(routeDeps),
-    ...auditOperations({ ...routeDeps, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } }),
+    ...auditOperations(routeDeps),
     ...(deps.extraOperations?.(routeDeps) ?? []),
   ];
   const targetOf = auditTargets(operations);

@@ -20,6 +20,7 @@ import { verifyAuditTrail } from './features/audit/audit.service';
 import { installShutdown } from './lifecycle/shutdown';
 import { createLogger, type Logger } from './logging/logger';
 import { openDatabase } from './storage/database';
+import { settingsFrom } from './config/settings';
 import { DataDirError } from './storage/data-dir';
 import { pendingMigrationCount, runMigrations } from './storage/migrate';
 
@@ -199,23 +200,22 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     driver: database.driver,
     apps: apps.map((a) => a.name),
   });
+  const settings = settingsFrom(config, receiptSigner);
   const sweeper = startSweeper(
     {
       db: database.db,
       clock: systemClock,
       logger: log,
-      purgeProofHash: config.purge.purge_proof_hash,
-      batchSize: config.purge.batch_size,
-      concurrency: database.driver === 'pglite' ? 1 : config.purge.sweep_concurrency,
+      purgeProofHash: settings.purgeProofHash,
+      batchSize: settings.sweepBatchSize,
+      // PGlite has one connection: batches in flight at once would only queue on it.
+      concurrency: database.driver === 'pglite' ? 1 : settings.sweepConcurrency,
       onFinished: metrics.sweep,
-      ...(receiptSigner && { receiptSigner }),
+      ...(settings.receiptSigner && { receiptSigner: settings.receiptSigner }),
     },
     { intervalHours: config.purge.sweep_interval_hours, ...(config.purge.schedule && { schedule: config.purge.schedule }) },
   );
-  const sealer = startSealer(
-    { db: database.db, clock: systemClock, logger: log, seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows } },
-    config.audit.seal_interval_seconds,
-  );
+  const sealer = startSealer({ db: database.db, clock: systemClock, logger: log, seal: settings.seal }, config.audit.seal_interval_seconds);
   // Refusals past their limits are summarised: one row per address and window, written as windows close.
   const summaries = { db: database.db, clock: systemClock, logger: log, ledger: auth.refusals };
   const summaryTimer = setInterval(() => void writeRefusalSummaries(summaries), config.auth.failure_window_seconds * 1000);

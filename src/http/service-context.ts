@@ -16,7 +16,6 @@ export interface RouteDeps {
   /** One per app instance: the access policies behind one-statement reads. */
   policies?: PolicySnapshots;
   metrics?: VaultMetrics;
-  limits: { maxValueBytes: number; maxMetadataBytes: number; listMaxLimit: number };
 }
 
 export function serviceContext(c: Context<AppEnv>, deps: RouteDeps): ServiceContext {

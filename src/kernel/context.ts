@@ -5,12 +5,19 @@ import type { Clock } from './clock';
 import type { Principal } from './principal';
 import type { Signer } from './signer';
 
-/** Settings the verbs need from the configuration, resolved once at start-up. */
+/**
+ * The settings verbs, routes and jobs need, derived from the configuration in one place
+ * (config/settings.ts `settingsFrom`) and passed down; nothing re-reads the configuration.
+ */
 export interface VaultSettings {
   purgeProofHash: boolean;
+  /** Largest `encrypted_value` and serialized `metadata`, in bytes (413 beyond). */
+  maxValueBytes: number;
+  maxMetadataBytes: number;
   listMaxLimit: number;
   sweepBatchSize: number;
   sweepConcurrency: number;
+  seal: { graceSeconds: number; maxRows: number };
   /** Signs purge receipts when purge.signing_key_file is configured. */
   receiptSigner?: Signer;
 }

@@ -1,3 +1,5 @@
+import { settingsFrom } from '../../src/config/settings';
+import { configSchema } from '../../src/config/config-schema';
 import { it } from 'vitest';
 import { createThrowawayDatabase } from './throwaway-database';
 import { buildComplianceReport } from '../../src/features/compliance/compliance.service';
@@ -103,7 +105,7 @@ it(`builds the compliance report over ${N} entries and ${M} access-log rows (${d
       db,
       clock: { now: () => now },
       logger: silentLogger,
-      settings: { purgeProofHash: true, listMaxLimit: 1000, sweepBatchSize: 1000, sweepConcurrency: 1 },
+      settings: settingsFrom(configSchema.parse({})),
     };
     const time = async (windowDays: number) => {
       const start = performance.now();

@@ -1,4 +1,4 @@
-import { requestSeal, requestVerification, type SealSettings } from './audit.service';
+import { requestSeal, requestVerification } from './audit.service';
 import { readAccessLog, readPurgeLog } from './log-query.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { accessLogDto, accessLogQuerySchema, purgeLogDto, purgeLogQuerySchema } from './log-query.schemas';
@@ -6,7 +6,7 @@ import { serviceContext, type RouteDeps } from '../../http/service-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 
 /** Evidence under /admin: the logs and their verification are readable by admins and auditors; sealing on demand is admin only. */
-export function auditOperations(deps: RouteDeps & { seal: SealSettings }): AnyOperation[] {
+export function auditOperations(deps: RouteDeps): AnyOperation[] {
   return [
     defineOperation({
       name: 'access_log.read',
@@ -59,7 +59,7 @@ export function auditOperations(deps: RouteDeps & { seal: SealSettings }): AnyOp
       responses: { 200: 'the seals written', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/audit/seal' },
       run: async (c) => {
-        const sealed = await requestSeal({ ctx: serviceContext(c, deps), seal: deps.seal });
+        const sealed = await requestSeal({ ctx: serviceContext(c, deps), seal: deps.settings.seal });
         return c.json({ seals: sealed.map((s) => ({ log: s.log, seal_no: s.sealNo, rows: s.rowCount, last_id: s.lastId, hash: s.hash })) });
       },
     }),

@@ -17,7 +17,7 @@ import {
 
 /** /vault: thin handlers — read the validated input, build the context, call one verb, shape the response. */
 export function vaultOperations(deps: RouteDeps): AnyOperation[] {
-  const storeBody = storeBodySchema(deps.limits);
+  const storeBody = storeBodySchema(deps.settings);
   const entryPath = '/vault/:purpose/:external_id';
   const example = { path: '/vault/card/x1' };
   return [
@@ -133,7 +133,7 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       access: 'authenticated',
       summary: 'List metadata of the entries the caller may retrieve',
       params: purposeParam,
-      query: listQuerySchema(deps.limits.listMaxLimit),
+      query: listQuerySchema(deps.settings.listMaxLimit),
       responses: { 200: '{ items, next_cursor }', ...COMMON_ERRORS, ...AUTH_ERRORS, 403: 'purpose outside the app scope' },
       example: { path: '/vault/card' },
       run: async (c, { params: { purpose }, query: q }) => {

@@ -10,6 +10,7 @@ import { UnavailableError } from '../../kernel/errors';
 import { inTransaction, recordOnly } from '../../kernel/executor';
 import { describeError } from '../../logging/describe-error';
 import type { ServiceContext } from '../../kernel/context';
+import { actorApp, type SystemActor } from '../../kernel/principal';
 
 export interface SweepContext {
   db: Db;
@@ -33,7 +34,9 @@ export interface SweepResult {
   counts: SweepCounts;
 }
 
-export const SWEEPER_APP = 'system:sweeper';
+/** The background sweeper as an actor of its own; its rows say `system:sweeper`. */
+export const SWEEPER: SystemActor = { kind: 'system', job: 'sweeper' };
+export const SWEEPER_APP = actorApp(SWEEPER);
 
 /**
  * One sweep: purges everything due at its start time, in batches of one transaction each, and records the
