@@ -35,7 +35,7 @@ import { requestId } from './http/request-id';
 import { requestLog } from './http/request-log';
 import { boundPath, requestTimeout } from './http/request-bounds';
 import { requireRole } from './http/require-role';
-import type { RouteDeps } from './http/service-context';
+import type { RouteDeps } from './http/operation-context';
 import { PolicySnapshots } from './features/entries/retrieve-verdicts';
 import { loadKnownPurposes, loadPolicySnapshots } from './features/policies/policy.repository';
 

@@ -21,6 +21,7 @@ import { installShutdown } from './lifecycle/shutdown';
 import { createLogger, type Logger } from './logging/logger';
 import { openDatabase } from './storage/database';
 import { settingsFrom } from './config/settings';
+import { jobContext } from './kernel/context';
 import { DataDirError } from './storage/data-dir';
 import { pendingMigrationCount, runMigrations } from './storage/migrate';
 
@@ -201,21 +202,13 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     apps: apps.map((a) => a.name),
   });
   const settings = settingsFrom(config, receiptSigner);
+  const jobBase = { db: database.db, clock: systemClock, logger: log, settings, onSweep: metrics.sweep };
   const sweeper = startSweeper(
-    {
-      db: database.db,
-      clock: systemClock,
-      logger: log,
-      purgeProofHash: settings.purgeProofHash,
-      batchSize: settings.sweepBatchSize,
-      // PGlite has one connection: batches in flight at once would only queue on it.
-      concurrency: database.driver === 'pglite' ? 1 : settings.sweepConcurrency,
-      onFinished: metrics.sweep,
-      ...(settings.receiptSigner && { receiptSigner: settings.receiptSigner }),
-    },
+    // PGlite has one connection: batches in flight at once would only queue on it.
+    jobContext('sweeper', { ...jobBase, settings: { ...settings, sweepConcurrency: database.driver === 'pglite' ? 1 : settings.sweepConcurrency } }),
     { intervalHours: config.purge.sweep_interval_hours, ...(config.purge.schedule && { schedule: config.purge.schedule }) },
   );
-  const sealer = startSealer({ db: database.db, clock: systemClock, logger: log, seal: settings.seal }, config.audit.seal_interval_seconds);
+  const sealer = startSealer(jobContext('sealer', jobBase), config.audit.seal_interval_seconds);
   // Refusals past their limits are summarised: one row per address and window, written as windows close.
   const summaries = { db: database.db, clock: systemClock, logger: log, ledger: auth.refusals };
   const summaryTimer = setInterval(() => void writeRefusalSummaries(summaries), config.auth.failure_window_seconds * 1000);

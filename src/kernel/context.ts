@@ -2,7 +2,7 @@ import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
 import type { RequestInfo } from './audit';
 import type { Clock } from './clock';
-import type { Principal } from './principal';
+import type { Actor, Principal, SystemActor } from './principal';
 import type { Signer } from './signer';
 
 /**
@@ -31,9 +31,13 @@ export interface VerdictSource {
   invalidate(): void;
 }
 
-/** Everything a verb needs, built per request by the route. */
-export interface ServiceContext {
-  actor: Principal;
+/**
+ * Everything a verb or a job needs: who acts (an app's Principal for a request, a system actor for a
+ * background job), the request's id and address, the database, the clock, the logger and the settings.
+ * Built per request by http/operation-context.ts, and once per job by main.ts.
+ */
+export interface OperationContext<A extends Actor = Principal> {
+  actor: A;
   info: RequestInfo;
   db: Db;
   clock: Clock;
@@ -47,4 +51,15 @@ export interface ServiceContext {
   onAuditWriteFailure?: () => void;
   /** Told when a sweep ends (for metrics). */
   onSweep?: (status: 'succeeded' | 'failed', counts: Record<string, Record<string, number>>) => void;
+}
+
+/** A background job's context: the same shape, acting as a system actor. */
+export type JobContext = OperationContext<SystemActor>;
+
+/** The context a background job runs with: `job` as its actor, its name as the request id of what it logs. */
+export function jobContext(
+  job: SystemActor['job'],
+  base: Pick<OperationContext, 'db' | 'clock' | 'logger' | 'settings'> & Pick<OperationContext, 'onSweep'>,
+): JobContext {
+  return { ...base, actor: { kind: 'system', job }, info: { requestId: job, clientAddr: null } };
 }

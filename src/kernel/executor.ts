@@ -4,7 +4,7 @@ import { StorageUnavailable } from '../storage/errors';
 import { withTransaction } from '../storage/transaction';
 import { auditRow, type AuditEvent } from './audit';
 import { ConflictError, ForbiddenError, GoneError, NotFoundError, STATUS_BY_CODE, UnavailableError, VaultError } from './errors';
-import type { ServiceContext } from './context';
+import type { OperationContext } from './context';
 import { describeError } from '../logging/describe-error';
 
 /**
@@ -71,17 +71,17 @@ class DeadlinePassed extends Error {
 }
 
 /** Throws a non-domain error, so the transaction rolls back whole and the caller (if still there) gets 503. */
-function checkDeadline(ctx: ServiceContext): void {
+function checkDeadline(ctx: OperationContext): void {
   if (ctx.deadline !== undefined && Date.now() > ctx.deadline - COMMIT_MARGIN_MS) throw new DeadlinePassed();
 }
 
-const row = (ctx: ServiceContext, target: AuditTarget, granted: boolean, status: number, reason: string | null) =>
+const row = (ctx: OperationContext, target: AuditTarget, granted: boolean, status: number, reason: string | null) =>
   auditRow(ctx.actor, ctx.info, { ...target, granted, status, reason }, ctx.clock.now());
 
-const deniedRow = (ctx: ServiceContext, target: AuditTarget, error: VaultError) =>
+const deniedRow = (ctx: OperationContext, target: AuditTarget, error: VaultError) =>
   row(ctx, target, false, STATUS_BY_CODE[error.code], error.reason ?? error.code);
 
-async function insertRow(ctx: ServiceContext, db: Db, values: ReturnType<typeof row>): Promise<void> {
+async function insertRow(ctx: OperationContext, db: Db, values: ReturnType<typeof row>): Promise<void> {
   try {
     await insertAccessLog(db, values);
   } catch (error) {
@@ -90,7 +90,7 @@ async function insertRow(ctx: ServiceContext, db: Db, values: ReturnType<typeof 
   }
 }
 
-function unavailable(ctx: ServiceContext, cause: unknown): UnavailableError {
+function unavailable(ctx: OperationContext, cause: unknown): UnavailableError {
   ctx.logger.error('storage failure; nothing was answered', { request_id: ctx.info.requestId, error: describeError(cause) });
   const error = new UnavailableError();
   error.cause = cause;
@@ -105,7 +105,7 @@ function unavailableAfterRollback(failure: StorageUnavailable): UnavailableError
 }
 
 /** Writes one row on its own (a read's row, or a refusal's), failing closed with 503. */
-async function writeRow(ctx: ServiceContext, values: ReturnType<typeof row>): Promise<void> {
+async function writeRow(ctx: OperationContext, values: ReturnType<typeof row>): Promise<void> {
   try {
     checkDeadline(ctx);
     await insertRow(ctx, ctx.db, values);
@@ -124,7 +124,7 @@ export interface TransactionOptions {
 
 /** The body, its writes and its row in one transaction; see the module comment. */
 export async function inTransaction<T>(
-  ctx: ServiceContext,
+  ctx: OperationContext,
   target: AuditTarget,
   body: (tx: Db) => Promise<Outcome<T> | DeferredOutcome<T>>,
   options: TransactionOptions = {},
@@ -178,7 +178,7 @@ export async function inTransaction<T>(
 }
 
 /** Reads without a transaction, then the row as one statement; see the module comment. */
-export async function asRead<T>(ctx: ServiceContext, target: AuditTarget, body: (db: Db) => Promise<Outcome<T>>): Promise<T> {
+export async function asRead<T>(ctx: OperationContext, target: AuditTarget, body: (db: Db) => Promise<Outcome<T>>): Promise<T> {
   let out: Outcome<T>;
   try {
     out = await body(ctx.db);
@@ -192,7 +192,7 @@ export async function asRead<T>(ctx: ServiceContext, target: AuditTarget, body: 
 }
 
 /** An operation whose only effect is its granted row (a scrape, a document read, a request to verify). */
-export async function recordOnly(ctx: ServiceContext, target: AuditTarget, reason?: string): Promise<void> {
+export async function recordOnly(ctx: OperationContext, target: AuditTarget, reason?: string): Promise<void> {
   await asRead(ctx, target, async () => ({ result: undefined, status: 200, ...(reason !== undefined && { reason }) }));
 }
 
@@ -214,7 +214,7 @@ function refusalFor(status: number, reason: string | null): VaultError {
  * value; a refusal throws as recorded; undefined means it decided nothing and the caller takes another
  * strategy. No row, no answer: a failure is a 503.
  */
-export async function asStatement<T>(ctx: ServiceContext, statement: () => Promise<Decided<T>>): Promise<T | undefined> {
+export async function asStatement<T>(ctx: OperationContext, statement: () => Promise<Decided<T>>): Promise<T | undefined> {
   let out: Decided<T>;
   try {
     checkDeadline(ctx);

@@ -18,7 +18,7 @@ export interface Principal {
 /** Background jobs act as a system actor, so their audit rows say which job did what. */
 export interface SystemActor {
   kind: 'system';
-  job: 'sweeper';
+  job: 'sweeper' | 'sealer';
 }
 
 export type Actor = Principal | SystemActor;

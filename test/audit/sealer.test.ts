@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealAuditTrail, verifyAuditTrail } from '../../src/features/audit/audit.service';
 import { startSealer } from '../../src/features/audit/sealer.job';
-import { silentLogger } from '../../src/logging/logger';
-import { createTestVault, type TestVault } from '../support/test-app';
+import { createTestVault, testJobContext, type TestVault } from '../support/test-app';
 import { putRetention, store } from '../support/fixtures';
 
 describe('audit sealing', () => {
@@ -15,7 +14,7 @@ describe('audit sealing', () => {
   });
   afterAll(() => replicas[0]!.db.close());
 
-  const ctx = (v: TestVault, maxRows = 7) => ({ db: v.db.db, clock: v.clock, logger: silentLogger, seal: { graceSeconds: 300, maxRows } });
+  const ctx = (v: TestVault, maxRows = 7) => testJobContext(v, 'sealer', { seal: { graceSeconds: 300, maxRows } });
 
   it('three replicas sealing while traffic flows keep one linear chain that verifies', async () => {
     const traffic = (async () => {

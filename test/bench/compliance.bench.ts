@@ -3,7 +3,7 @@ import { configSchema } from '../../src/config/config-schema';
 import { it } from 'vitest';
 import { createThrowawayDatabase } from './throwaway-database';
 import { buildComplianceReport } from '../../src/features/compliance/compliance.service';
-import type { ServiceContext } from '../../src/kernel/context';
+import type { OperationContext } from '../../src/kernel/context';
 import { silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/storage/database';
 import { runMigrations } from '../../src/storage/migrate';
@@ -99,7 +99,7 @@ it(`builds the compliance report over ${N} entries and ${M} access-log rows (${d
     await db.execute(sql`vacuum analyze`);
     const loadMs = performance.now() - loadStart;
 
-    const ctx: ServiceContext = {
+    const ctx: OperationContext = {
       actor: { kind: 'principal', app: 'bench', roles: ['auditor'], method: 'api_key' },
       info: { requestId: 'bench', clientAddr: null },
       db,

@@ -1,3 +1,5 @@
+import { configSchema } from '../../src/config/config-schema';
+import { settingsFrom } from '../../src/config/settings';
 import { it } from 'vitest';
 import { createThrowawayDatabase } from './throwaway-database';
 import { sealAuditTrail, verifyAuditTrail } from '../../src/features/audit/audit.service';
@@ -26,7 +28,7 @@ it(`seals and verifies ${N} access-log rows`, async () => {
     const clock = { now: () => new Date() };
     const seal = { graceSeconds: 300, maxRows: 100_000 };
     let start = performance.now();
-    const seals = await sealAuditTrail({ db: database.db, clock, logger: silentLogger, seal });
+    const seals = await sealAuditTrail({ db: database.db, logger: silentLogger, settings: { ...settingsFrom(configSchema.parse({})), seal } });
     const sealMs = performance.now() - start;
     start = performance.now();
     const result = await verifyAuditTrail({ db: database.db, clock });

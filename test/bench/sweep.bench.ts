@@ -1,3 +1,6 @@
+import { configSchema } from '../../src/config/config-schema';
+import { settingsFrom } from '../../src/config/settings';
+import { jobContext } from '../../src/kernel/context';
 import { it } from 'vitest';
 import { createThrowawayDatabase } from './throwaway-database';
 import { runSweep } from '../../src/features/purge/purge.service';
@@ -56,18 +59,13 @@ it(`sweeps ${N} expired entries (${driver})`, async () => {
     const { createReceiptSigner } = await import('../../src/features/purge/purge-receipt');
     const signer = SIGN ? createReceiptSigner(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()) : undefined;
     const start = performance.now();
-    const result = await runSweep(
-      {
-        db: database.db,
-        clock,
-        logger: silentLogger,
-        purgeProofHash: true,
-        batchSize: BATCH,
-        concurrency: CONCURRENCY,
-        ...(signer && { receiptSigner: signer }),
-      },
-      { kind: 'api', actorApp: 'bench' },
-    );
+    const settings = {
+      ...settingsFrom(configSchema.parse({})),
+      sweepBatchSize: BATCH,
+      sweepConcurrency: CONCURRENCY,
+      ...(signer && { receiptSigner: signer }),
+    };
+    const result = await runSweep(jobContext('sweeper', { db: database.db, clock, logger: silentLogger, settings }), 'api');
     const ms = performance.now() - start;
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);

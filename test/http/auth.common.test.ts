@@ -5,7 +5,7 @@ import { createApp, operationsOf } from '../../src/app';
 import { configSchema } from '../../src/config/config-schema';
 import { defineOperation, type AnyOperation } from '../../src/kernel/operation';
 import { recordOnly } from '../../src/kernel/executor';
-import { serviceContext, type RouteDeps } from '../../src/http/service-context';
+import { operationContext, type RouteDeps } from '../../src/http/operation-context';
 import { createLogger } from '../../src/logging/logger';
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
 import { authRoutesOf, runCommonAuthTests, type AuthRoute } from '../support/common-auth-tests';
@@ -74,7 +74,7 @@ const DUMMY = (deps: RouteDeps) => [
     responses: { 200: 'echo' },
     example: { path: '/admin/dummy/card' },
     run: async (c, { params }) => {
-      await recordOnly(serviceContext(c, deps), { operation: 'request' });
+      await recordOnly(operationContext(c, deps), { operation: 'request' });
       return c.json({ echoed: params.purpose });
     },
   }),

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/features/purge/purge.service';
-import { silentLogger } from '../../src/logging/logger';
-import { createTestVault, type TestVault } from '../support/test-app';
+import { createTestVault, testJobContext, type TestVault } from '../support/test-app';
 import { putRetention } from '../support/fixtures';
 
 /**
@@ -26,8 +25,7 @@ describe('a sweep interrupted by a storage failure', () => {
   });
   afterAll(() => vault.close());
 
-  const sweep = () =>
-    runSweep({ db: vault.db.db, clock: vault.clock, logger: silentLogger, purgeProofHash: true, batchSize: 10 }, { kind: 'schedule', actorApp: 'test' });
+  const sweep = () => runSweep(testJobContext(vault, 'sweeper', { sweepBatchSize: 10 }), 'schedule');
 
   async function invariants() {
     const orphans = await vault.db.query(

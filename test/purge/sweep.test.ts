@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/features/purge/purge.service';
 import { startSweeper } from '../../src/features/purge/sweeper.job';
-import { silentLogger } from '../../src/logging/logger';
-import { createTestVault, TestClock, type TestVault } from '../support/test-app';
+import { createTestVault, TestClock, testJobContext, type TestVault } from '../support/test-app';
 import { putRetention, store } from '../support/fixtures';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -147,10 +146,7 @@ describe('purge sweep', () => {
   it('the scheduler runs sweeps on its cron schedule', async () => {
     await store(vault, 'pay', 'card', 'sched-1', { expires_at: new Date(vault.clock.current.getTime() + 60_000).toISOString() });
     vault.clock.advanceDays(1);
-    const sweeper = startSweeper(
-      { db: vault.db.db, clock: vault.clock, logger: silentLogger, purgeProofHash: true },
-      { schedule: '* * * * * *', intervalHours: 24 },
-    );
+    const sweeper = startSweeper(testJobContext(vault, 'sweeper'), { schedule: '* * * * * *', intervalHours: 24 });
     try {
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && (await count(vault, `vault.entries where external_id = 'sched-1'`)) > 0) {
@@ -186,11 +182,7 @@ describe('several replicas sweeping one database at once', () => {
   });
 
   it('purges every entry exactly once with exactly one proof', async () => {
-    const results = await Promise.all(
-      replicas.map((r) =>
-        runSweep({ db: r.db.db, clock: r.clock, logger: silentLogger, purgeProofHash: true, batchSize: 100 }, { kind: 'api', actorApp: 'test' }),
-      ),
-    );
+    const results = await Promise.all(replicas.map((r) => runSweep(testJobContext(r, 'sweeper', { sweepBatchSize: 100 }), 'api')));
     expect(results.reduce((n, r) => n + r.purged, 0)).toBe(total);
     const db = replicas[0]!.db;
     const [dupes] = await db.query<{ n: number }>(

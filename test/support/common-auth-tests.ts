@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyOperation } from '../../src/kernel/operation';
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
-import type { RouteDeps } from '../../src/http/service-context';
+import type { RouteDeps } from '../../src/http/operation-context';
 import { createTestVault, randomKey, type AccessLogRecord, type TestVault } from './test-app';
 
 /**

@@ -1,3 +1,7 @@
+import { settingsFrom } from '../../src/config/settings';
+import { jobContext, type JobContext, type VaultSettings } from '../../src/kernel/context';
+import type { SystemActor } from '../../src/kernel/principal';
+import { silentLogger } from '../../src/logging/logger';
 import { createHash, randomBytes } from 'node:crypto';
 import { createApp } from '../../src/app';
 import { configSchema, type VaultConfig } from '../../src/config/config-schema';
@@ -6,7 +10,7 @@ import type { ReceiptSigner } from '../../src/features/purge/purge-receipt';
 import type { VaultMetrics } from '../../src/metrics/vault-metrics';
 import type { PolicySnapshots } from '../../src/features/entries/retrieve-verdicts';
 import type { AnyOperation } from '../../src/kernel/operation';
-import type { RouteDeps } from '../../src/http/service-context';
+import type { RouteDeps } from '../../src/http/operation-context';
 import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';
 import { createLogger, type Logger } from '../../src/logging/logger';
@@ -93,6 +97,11 @@ export interface AccessLogRecord {
 }
 
 export const randomKey = () => randomBytes(24).toString('base64url');
+
+/** A background job's context over a test vault's database and clock, with its settings (optionally changed). */
+export function testJobContext(vault: Pick<TestVault, 'db' | 'clock' | 'config'>, job: SystemActor['job'], settings: Partial<VaultSettings> = {}): JobContext {
+  return jobContext(job, { db: vault.db.db, clock: vault.clock, logger: silentLogger, settings: { ...settingsFrom(vault.config), ...settings } });
+}
 
 /**
  * A real vault app on a real, freshly migrated database with its own apps and keys. Pass `database` to

@@ -2,7 +2,7 @@ import { requestSeal, requestVerification } from './audit.service';
 import { readAccessLog, readPurgeLog } from './log-query.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { accessLogDto, accessLogQuerySchema, purgeLogDto, purgeLogQuerySchema } from './log-query.schemas';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 
 /** Evidence under /admin: the logs and their verification are readable by admins and auditors; sealing on demand is admin only. */
@@ -19,7 +19,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       example: { path: '/admin/access-log' },
       run: async (c, { query: { cursor, external_id, ...q } }) => {
         const page = await readAccessLog({
-          ctx: serviceContext(c, deps),
+          ctx: operationContext(c, deps),
           query: { ...q, ...(external_id !== undefined && { externalId: external_id }) },
           ...(cursor !== undefined && { cursor }),
         });
@@ -36,7 +36,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 200: '{ items, next_cursor }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/purge-log' },
       run: async (c, { query: { cursor, ...q } }) => {
-        const page = await readPurgeLog({ ctx: serviceContext(c, deps), query: q, ...(cursor !== undefined && { cursor }) });
+        const page = await readPurgeLog({ ctx: operationContext(c, deps), query: q, ...(cursor !== undefined && { cursor }) });
         return c.json({ items: page.items.map((r) => purgeLogDto(r.log, r.receipt)), next_cursor: page.nextCursor });
       },
     }),
@@ -48,7 +48,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       summary: 'Recompute the audit seals; says where the trail breaks',
       responses: { 200: 'verification report', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/audit/verify' },
-      run: async (c) => c.json(await requestVerification({ ctx: serviceContext(c, deps) })),
+      run: async (c) => c.json(await requestVerification({ ctx: operationContext(c, deps) })),
     }),
     defineOperation({
       name: 'audit.seal',
@@ -59,7 +59,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 200: 'the seals written', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/audit/seal' },
       run: async (c) => {
-        const sealed = await requestSeal({ ctx: serviceContext(c, deps), seal: deps.settings.seal });
+        const sealed = await requestSeal({ ctx: operationContext(c, deps) });
         return c.json({ seals: sealed.map((s) => ({ log: s.log, seal_no: s.sealNo, rows: s.rowCount, last_id: s.lastId, hash: s.hash })) });
       },
     }),

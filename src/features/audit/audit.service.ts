@@ -1,4 +1,3 @@
-import type { Logger } from '../../logging/logger';
 import {
   countPending,
   expandIds,
@@ -19,18 +18,12 @@ import { withTransaction } from '../../storage/transaction';
 import { chainHash, DIGEST_BYTES, firstDifferentDigest, firstMissing } from './audit-chain';
 import type { Clock } from '../../kernel/clock';
 import { recordOnly } from '../../kernel/executor';
-import type { ServiceContext } from '../../kernel/context';
+import type { OperationContext } from '../../kernel/context';
+import type { Actor } from '../../kernel/principal';
 
 export interface SealSettings {
   graceSeconds: number;
   maxRows: number;
-}
-
-export interface AuditJobContext {
-  db: Db;
-  clock: Clock;
-  logger: Logger;
-  seal: SealSettings;
 }
 
 /**
@@ -38,15 +31,15 @@ export interface AuditJobContext {
  * log stream too: a copy of the chain head outside the database, so even a superuser who rewrites the
  * tables and every seal cannot make the history agree with what was shipped.
  */
-export async function sealAuditTrail(ctx: AuditJobContext): Promise<SealResult[]> {
+export async function sealAuditTrail(ctx: Pick<OperationContext<Actor>, 'db' | 'logger' | 'settings'>): Promise<SealResult[]> {
   const sealed: SealResult[] = [];
   for (const log of SEALED_LOGS) {
     for (;;) {
-      const result = await withTransaction(ctx.db, (tx) => sealLog(tx, log, ctx.seal));
+      const result = await withTransaction(ctx.db, (tx) => sealLog(tx, log, ctx.settings.seal));
       if (!result) break;
       ctx.logger.info('audit sealed', { log, seal_no: result.sealNo, rows: result.rowCount, last_id: result.lastId, hash: result.hash });
       sealed.push(result);
-      if (result.rowCount < ctx.seal.maxRows) break;
+      if (result.rowCount < ctx.settings.seal.maxRows) break;
     }
   }
   return sealed;
@@ -140,13 +133,13 @@ export async function verifyAuditTrail(ctx: { db: Db; clock: Clock }): Promise<A
 }
 
 /** GET /admin/audit/verify (admin, auditor). The access-log row of this read is written first. */
-export async function requestVerification({ ctx }: { ctx: ServiceContext }): Promise<AuditVerification> {
+export async function requestVerification({ ctx }: { ctx: OperationContext }): Promise<AuditVerification> {
   await recordOnly(ctx, { operation: 'audit.verify' });
   return verifyAuditTrail(ctx);
 }
 
 /** POST /admin/audit/seal (admin): seal now instead of waiting for the schedule. */
-export async function requestSeal({ ctx, seal }: { ctx: ServiceContext; seal: SealSettings }): Promise<SealResult[]> {
+export async function requestSeal({ ctx }: { ctx: OperationContext }): Promise<SealResult[]> {
   await recordOnly(ctx, { operation: 'audit.seal' });
-  return sealAuditTrail({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, seal });
+  return sealAuditTrail(ctx);
 }

@@ -1,7 +1,7 @@
 import { queryAccessLog, queryPurgeLog, type AccessLogQuery, type PurgeLogQuery } from './log-query.repository';
 import { ValidationError } from '../../kernel/errors';
 import { inTransaction } from '../../kernel/executor';
-import type { ServiceContext } from '../../kernel/context';
+import type { OperationContext } from '../../kernel/context';
 
 /** Log cursors are the last id seen, opaque to callers. */
 export function encodeLogCursor(id: number): string {
@@ -23,7 +23,7 @@ function page<T>(rows: T[], limit: number, idOf: (row: T) => number) {
 }
 
 /** GET /admin/access-log (admin, auditor). Reading the trail is itself recorded in it. */
-export async function readAccessLog({ ctx, query, cursor }: { ctx: ServiceContext; query: Omit<AccessLogQuery, 'beforeId'>; cursor?: string }) {
+export async function readAccessLog({ ctx, query, cursor }: { ctx: OperationContext; query: Omit<AccessLogQuery, 'beforeId'>; cursor?: string }) {
   const beforeId = cursor === undefined ? undefined : decodeLogCursor(cursor);
   return inTransaction(ctx, { operation: 'access_log.read', purpose: query.purpose ?? null, externalId: query.externalId ?? null }, async (tx) => {
     const rows = await queryAccessLog(tx, { ...query, ...(beforeId !== undefined && { beforeId }) });
@@ -33,7 +33,7 @@ export async function readAccessLog({ ctx, query, cursor }: { ctx: ServiceContex
 }
 
 /** GET /admin/purge-log (admin, auditor). */
-export async function readPurgeLog({ ctx, query, cursor }: { ctx: ServiceContext; query: Omit<PurgeLogQuery, 'beforeId'>; cursor?: string }) {
+export async function readPurgeLog({ ctx, query, cursor }: { ctx: OperationContext; query: Omit<PurgeLogQuery, 'beforeId'>; cursor?: string }) {
   const beforeId = cursor === undefined ? undefined : decodeLogCursor(cursor);
   return inTransaction(ctx, { operation: 'purge_log.read', purpose: query.purpose ?? null }, async (tx) => {
     const rows = await queryPurgeLog(tx, { ...query, ...(beforeId !== undefined && { beforeId }) });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { buildComplianceReport } from './compliance.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 
 export const complianceReportQuerySchema = z.object({ window_days: z.coerce.number().int().min(1).max(3650).default(30) }).strict();
@@ -19,7 +19,7 @@ export function complianceOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 200: 'the report', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/compliance/report' },
       run: async (c, { query }) => {
-        const report = await buildComplianceReport({ ctx: serviceContext(c, deps), windowDays: query.window_days });
+        const report = await buildComplianceReport({ ctx: operationContext(c, deps), windowDays: query.window_days });
         c.header('Cache-Control', 'no-store');
         return c.json(report);
       },

@@ -16,7 +16,7 @@ import type { SweepRunRow } from '../../storage/schema/index';
 import { lastFinishedSweepRun } from '../purge/sweep.repository';
 import { addDays, describeRetention } from '../policies/retention';
 import { inTransaction } from '../../kernel/executor';
-import type { ServiceContext } from '../../kernel/context';
+import type { OperationContext } from '../../kernel/context';
 
 /** The original report's fixed horizons ("last 30 days", "next 30 days"); `window_days` moves only the *_in_window figures. */
 export const FIXED_DAYS = 30;
@@ -133,7 +133,7 @@ function policyView(p: ReportPolicy): PurposeReport['policy'] {
  * on purpose: the entries pass already runs on parallel workers, and the same statements run concurrently
  * on pool connections measured no faster while each would have seen its own snapshot.
  */
-export async function buildComplianceReport({ ctx, windowDays }: { ctx: ServiceContext; windowDays: number }): Promise<ComplianceReport> {
+export async function buildComplianceReport({ ctx, windowDays }: { ctx: OperationContext; windowDays: number }): Promise<ComplianceReport> {
   return inTransaction(ctx, { operation: 'compliance.report' }, async (tx) => {
     await useReportSnapshot(tx);
     const now = ctx.clock.now();

@@ -2,7 +2,7 @@ import { DEFAULT_ACCESS_POLICY } from '../policies/access-rules';
 import { checkEntry, listPurposeEntries, purgeEntry, retrieveEntry, storeEntry } from './entries.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { AUTH_ERRORS, COMMON_ERRORS } from '../../http/responses';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import {
   entryDto,
   entryKeyParam,
@@ -44,7 +44,7 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       run: async (c, { params: { purpose, external_id }, body }) => {
         const ifMatch = parseIfMatch(c.req.header('if-match'));
         const { entry, created } = await storeEntry({
-          ctx: serviceContext(c, deps),
+          ctx: operationContext(c, deps),
           input: {
             key: { purpose, externalId: external_id },
             encryptedValue: body.encrypted_value,
@@ -80,7 +80,7 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       },
       example,
       run: async (c, { params: { purpose, external_id } }) => {
-        const entry = await retrieveEntry({ ctx: serviceContext(c, deps), key: { purpose, externalId: external_id } });
+        const entry = await retrieveEntry({ ctx: operationContext(c, deps), key: { purpose, externalId: external_id } });
         c.header('Cache-Control', 'no-store');
         c.header('ETag', quoteEtag(entry.etag));
         return c.json(entryDto(entry));
@@ -96,7 +96,7 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 200: 'exists (ETag, X-Vault-Expires-At)', ...COMMON_ERRORS, ...AUTH_ERRORS, 403: 'denied', 404: 'unknown entry', 410: 'expired or purged' },
       example,
       run: async (c, { params: { purpose, external_id } }) => {
-        const entry = await checkEntry({ ctx: serviceContext(c, deps), key: { purpose, externalId: external_id } });
+        const entry = await checkEntry({ ctx: operationContext(c, deps), key: { purpose, externalId: external_id } });
         c.header('Cache-Control', 'no-store');
         c.header('ETag', quoteEtag(entry.etag));
         c.header('X-Vault-Expires-At', entry.expiresAt.toISOString());
@@ -121,7 +121,7 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       },
       example,
       run: async (c, { params: { purpose, external_id } }) => {
-        const receipt = await purgeEntry({ ctx: serviceContext(c, deps), key: { purpose, externalId: external_id } });
+        const receipt = await purgeEntry({ ctx: operationContext(c, deps), key: { purpose, externalId: external_id } });
         deps.metrics?.purged(receipt.method);
         return c.json(purgeReceiptDto(receipt));
       },
@@ -138,7 +138,7 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       example: { path: '/vault/card' },
       run: async (c, { params: { purpose }, query: q }) => {
         const page = await listPurposeEntries({
-          ctx: serviceContext(c, deps),
+          ctx: operationContext(c, deps),
           input: {
             purpose,
             limit: q.limit,

@@ -5,7 +5,7 @@ import { hasRole, inPurposeScope } from '../../kernel/principal';
 import { isGone, resolveExpiry, type PurgeLogMethod } from '../policies/retention';
 import { judgeRead, type ReadVerdict } from './read-decision';
 import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome } from '../../kernel/executor';
-import type { ServiceContext } from '../../kernel/context';
+import type { OperationContext } from '../../kernel/context';
 import { readAndAudit } from './audited-read.repository';
 import { storeReceipts } from '../purge/purge.service';
 import {
@@ -56,14 +56,14 @@ const denied = (reason: string) => new ForbiddenError().withReason(reason);
  * one key: the loser's insert hits the unique index, and the retry sees the winner's row (so
  * `If-None-Match: *` gives exactly one 201).
  */
-export async function storeEntry({ ctx, input }: { ctx: ServiceContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
+export async function storeEntry({ ctx, input }: { ctx: OperationContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
   return inTransaction(ctx, { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId }, (tx) => storeOnce(tx, ctx, input), {
     retryWhen: isUniqueViolation,
     exhausted: () => new ConflictError('The entry is being written concurrently; retry.').withReason('concurrent_write'),
   });
 }
 
-async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput): Promise<DeferredOutcome<{ entry: StoredEntry; created: boolean }>> {
+async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Promise<DeferredOutcome<{ entry: StoredEntry; created: boolean }>> {
   const { purpose, externalId } = input.key;
   const now = ctx.clock.now();
   // The three reads go out together (postgres.js pipelines them on the transaction's connection, one
@@ -147,7 +147,7 @@ async function storeOnce(tx: Db, ctx: ServiceContext, input: StoreInput): Promis
   };
 }
 
-function purgeActor(ctx: ServiceContext) {
+function purgeActor(ctx: OperationContext) {
   return {
     app: ctx.actor.app,
     identity: ctx.actor.identity ?? null,
@@ -163,7 +163,7 @@ function toMeta(row: EntryRow): EntryMeta {
 }
 
 /** Shared by GET and HEAD: 404 unknown → 403 by the retrieve rule → 410 expired or shredded. */
-async function loadReadable(tx: Db, ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists') {
+async function loadReadable(tx: Db, ctx: OperationContext, key: EntryKey, operation: 'retrieve' | 'exists') {
   const found = await findEntryWithRules(tx, key);
   const decision =
     found && decide((found.rules as PolicyRules | null) ?? undefined, ctx.actor, { purpose: key.purpose, ownerApp: found.entry.ownerApp }, 'retrieve');
@@ -192,7 +192,7 @@ function refusalOf(verdict: Extract<ReadVerdict, { allow: false }>) {
  * on a retrieval budget, or more policies than a table should carry — and the caller takes the
  * two-step path.
  */
-async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation: 'retrieve' | 'exists'): Promise<EntryRow | undefined> {
+async function readInOneStatement(ctx: OperationContext, key: EntryKey, operation: 'retrieve' | 'exists'): Promise<EntryRow | undefined> {
   if (!ctx.policies) return undefined;
   const policies = ctx.policies;
   const principal = ctx.actor;
@@ -223,7 +223,7 @@ async function readInOneStatement(ctx: ServiceContext, key: EntryKey, operation:
  * one past the budget is denied). A version replaced, purged or expired between the read and the spend
  * is read again (TryAgain), and after three collisions the answer is 409 changed_during_retrieval.
  */
-export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<EntryRow> {
+export async function retrieveEntry({ ctx, key }: { ctx: OperationContext; key: EntryKey }): Promise<EntryRow> {
   const answered = await readInOneStatement(ctx, key, 'retrieve');
   if (answered) return answered;
   return inTransaction(
@@ -244,7 +244,7 @@ export async function retrieveEntry({ ctx, key }: { ctx: ServiceContext; key: En
 }
 
 /** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */
-export async function checkEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<StoredEntry> {
+export async function checkEntry({ ctx, key }: { ctx: OperationContext; key: EntryKey }): Promise<StoredEntry> {
   const answered = await readInOneStatement(ctx, key, 'exists');
   if (answered) return toMeta(answered);
   return asRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (db) => {
@@ -271,7 +271,7 @@ export interface PurgeReceipt {
  * DELETE: purge now by the purpose's method. The row change, the purge-log row (with its proof) and the
  * access-log row commit together. A shredded entry is already gone (410); an expired one may be purged.
  */
-export async function purgeEntry({ ctx, key }: { ctx: ServiceContext; key: EntryKey }): Promise<PurgeReceipt> {
+export async function purgeEntry({ ctx, key }: { ctx: OperationContext; key: EntryKey }): Promise<PurgeReceipt> {
   return inTransaction(ctx, { operation: 'purge', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
     const entry = await findEntryForUpdate(tx, key);
     if (!entry) throw new NotFoundError().withReason('not_found');
@@ -334,7 +334,7 @@ export async function listPurposeEntries({
   ctx,
   input,
 }: {
-  ctx: ServiceContext;
+  ctx: OperationContext;
   input: ListInput;
 }): Promise<{ items: EntryMeta[]; nextCursor: string | null }> {
   const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor);

@@ -1,7 +1,7 @@
 import type { PolicyRules } from './access-rules';
 import { getAccessPolicy, listAccess, putAccessPolicy, removeAccessPolicy } from './policy.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { accessPolicyBodySchema, accessPolicyDto, policyNameParam } from './policy.schemas';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS } from '../../http/responses';
 
@@ -18,7 +18,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
       summary: 'List access policies (built-ins included)',
       responses: { 200: '{ items }', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/access-policies' },
-      run: async (c) => c.json({ items: (await listAccess({ ctx: serviceContext(c, deps) })).map(accessPolicyDto), next_cursor: null }),
+      run: async (c) => c.json({ items: (await listAccess({ ctx: operationContext(c, deps) })).map(accessPolicyDto), next_cursor: null }),
     }),
     defineOperation({
       name: 'access_policy.put',
@@ -41,7 +41,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
         body: { description: 'auth test policy', rules: { store: { allow: 'any' }, retrieve: { allow: 'owner' }, purge: { allow: ['owner', 'admin'] } } },
       },
       run: async (c, { params: { name }, body: b }) => {
-        const out = await putAccessPolicy({ ctx: serviceContext(c, deps), name, description: b.description ?? null, rules: b.rules as PolicyRules });
+        const out = await putAccessPolicy({ ctx: operationContext(c, deps), name, description: b.description ?? null, rules: b.rules as PolicyRules });
         return c.json(accessPolicyDto(out.policy), out.created ? 201 : 200);
       },
     }),
@@ -54,7 +54,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
       params: policyNameParam,
       responses: { 200: 'the policy', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none' },
       example,
-      run: async (c, { params: { name } }) => c.json(accessPolicyDto(await getAccessPolicy({ ctx: serviceContext(c, deps), name }))),
+      run: async (c, { params: { name } }) => c.json(accessPolicyDto(await getAccessPolicy({ ctx: operationContext(c, deps), name }))),
     }),
     defineOperation({
       name: 'access_policy.delete',
@@ -66,7 +66,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 204: 'deleted', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none', 409: 'built-in, or in use by entries' },
       example,
       run: async (c, { params: { name } }) => {
-        await removeAccessPolicy({ ctx: serviceContext(c, deps), name });
+        await removeAccessPolicy({ ctx: operationContext(c, deps), name });
         return c.body(null, 204);
       },
     }),

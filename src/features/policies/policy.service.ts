@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '../../kernel/errors';
 import { canonicalJson, sha256Hex } from '../purge/purge-proof';
 import type { RetentionPolicy } from './retention';
 import { inTransaction } from '../../kernel/executor';
-import type { ServiceContext } from '../../kernel/context';
+import type { OperationContext } from '../../kernel/context';
 import { countEntriesForPurpose, countEntriesWithPolicy } from '../entries/entry.repository';
 import {
   deleteAccessPolicy,
@@ -41,7 +41,7 @@ function retentionTerms(p: RetentionPolicy) {
 const changeReason = (what: string, before: unknown, after: unknown) =>
   `${what}: old ${before === undefined ? 'none' : policyDigest(before)} new ${policyDigest(after)}`;
 
-export async function putRetentionPolicy({ ctx, policy }: { ctx: ServiceContext; policy: RetentionPolicy }) {
+export async function putRetentionPolicy({ ctx, policy }: { ctx: OperationContext; policy: RetentionPolicy }) {
   return inTransaction(ctx, { operation: 'retention_policy.put', purpose: policy.purpose }, async (tx) => {
     const before = await findRetentionPolicy(tx, policy.purpose, 'update');
     const out = await upsertRetentionPolicy(tx, policy, ctx.clock.now());
@@ -53,7 +53,7 @@ export async function putRetentionPolicy({ ctx, policy }: { ctx: ServiceContext;
   });
 }
 
-export async function getRetentionPolicy({ ctx, purpose }: { ctx: ServiceContext; purpose: string }) {
+export async function getRetentionPolicy({ ctx, purpose }: { ctx: OperationContext; purpose: string }) {
   return inTransaction(ctx, { operation: 'retention_policy.get', purpose }, async (tx) => {
     const policy = await findRetentionPolicy(tx, purpose);
     if (!policy) throw new NotFoundError(`No retention policy exists for purpose '${purpose}'.`).withReason('not_found');
@@ -61,12 +61,12 @@ export async function getRetentionPolicy({ ctx, purpose }: { ctx: ServiceContext
   });
 }
 
-export async function listRetention({ ctx }: { ctx: ServiceContext }) {
+export async function listRetention({ ctx }: { ctx: OperationContext }) {
   return inTransaction(ctx, { operation: 'retention_policy.list' }, async (tx) => ({ result: await listRetentionPolicies(tx), status: 200 }));
 }
 
 /** Refused while any entry (live, expired or shredded) of the purpose exists: it would be left ungoverned. */
-export async function removeRetentionPolicy({ ctx, purpose }: { ctx: ServiceContext; purpose: string }) {
+export async function removeRetentionPolicy({ ctx, purpose }: { ctx: OperationContext; purpose: string }) {
   return inTransaction(ctx, { operation: 'retention_policy.delete', purpose }, async (tx) => {
     const before = await findRetentionPolicy(tx, purpose, 'update');
     if (!before) throw new NotFoundError(`No retention policy exists for purpose '${purpose}'.`).withReason('not_found');
@@ -91,7 +91,7 @@ export async function putAccessPolicy({
   description,
   rules,
 }: {
-  ctx: ServiceContext;
+  ctx: OperationContext;
   name: string;
   description: string | null;
   rules: PolicyRules;
@@ -115,7 +115,7 @@ export async function putAccessPolicy({
   });
 }
 
-export async function getAccessPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
+export async function getAccessPolicy({ ctx, name }: { ctx: OperationContext; name: string }) {
   return inTransaction(ctx, { operation: 'access_policy.get' }, async (tx) => {
     const policy = await findAccessPolicy(tx, name);
     if (!policy) throw new NotFoundError(`No access policy named '${name}'.`).withReason(`policy ${name}: not_found`);
@@ -123,12 +123,12 @@ export async function getAccessPolicy({ ctx, name }: { ctx: ServiceContext; name
   });
 }
 
-export async function listAccess({ ctx }: { ctx: ServiceContext }) {
+export async function listAccess({ ctx }: { ctx: OperationContext }) {
   return inTransaction(ctx, { operation: 'access_policy.list' }, async (tx) => ({ result: await listAccessPolicies(tx), status: 200 }));
 }
 
 /** Built-ins are read-only; a policy referenced by any entry cannot go, or those entries would fail closed forever. */
-export async function removeAccessPolicy({ ctx, name }: { ctx: ServiceContext; name: string }) {
+export async function removeAccessPolicy({ ctx, name }: { ctx: OperationContext; name: string }) {
   return inTransaction(ctx, { operation: 'access_policy.delete' }, async (tx) => {
     const existing = await findAccessPolicyLocked(tx, name);
     if (!existing) throw new NotFoundError(`No access policy named '${name}'.`).withReason(`policy ${name}: not_found`);

@@ -1,6 +1,6 @@
 import { getRetentionPolicy, listRetention, putRetentionPolicy, removeRetentionPolicy } from './policy.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { retentionBodySchema, retentionDto } from './policy.schemas';
 import { purposeParam } from '../entries/entries.schemas';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS } from '../../http/responses';
@@ -19,7 +19,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 200: '{ items }', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/retention-policies' },
       run: async (c) => {
-        const policies = await listRetention({ ctx: serviceContext(c, deps) });
+        const policies = await listRetention({ ctx: operationContext(c, deps) });
         return c.json({ items: policies.map(retentionDto), next_cursor: null });
       },
     }),
@@ -35,7 +35,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       example: { ...example, body: { max_retention_days: 365 } },
       run: async (c, { params: { purpose }, body: b }) => {
         const out = await putRetentionPolicy({
-          ctx: serviceContext(c, deps),
+          ctx: operationContext(c, deps),
           policy: {
             purpose,
             maxRetentionDays: b.max_retention_days,
@@ -58,7 +58,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       params: purposeParam,
       responses: { 200: 'the policy', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none' },
       example,
-      run: async (c, { params: { purpose } }) => c.json(retentionDto(await getRetentionPolicy({ ctx: serviceContext(c, deps), purpose }))),
+      run: async (c, { params: { purpose } }) => c.json(retentionDto(await getRetentionPolicy({ ctx: operationContext(c, deps), purpose }))),
     }),
     defineOperation({
       name: 'retention_policy.delete',
@@ -70,7 +70,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 204: 'deleted', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none', 409: 'entries of the purpose exist' },
       example,
       run: async (c, { params: { purpose } }) => {
-        await removeRetentionPolicy({ ctx: serviceContext(c, deps), purpose });
+        await removeRetentionPolicy({ ctx: operationContext(c, deps), purpose });
         return c.body(null, 204);
       },
     }),

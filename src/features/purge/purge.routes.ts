@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listSweeps, requestSweep } from './purge.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 
 export const sweepQuerySchema = z
@@ -29,7 +29,7 @@ export function purgeOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 200: 'the sweep run, or what would go', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/purge/sweep?dry_run=true' },
       run: async (c, { query: q }) => {
-        const out = await requestSweep({ ctx: serviceContext(c, deps), dryRun: q.dry_run, limit: q.limit });
+        const out = await requestSweep({ ctx: operationContext(c, deps), dryRun: q.dry_run, limit: q.limit });
         if (out.dryRun) {
           return c.json({
             dry_run: true,
@@ -65,7 +65,7 @@ export function purgeOperations(deps: RouteDeps): AnyOperation[] {
       responses: { 200: '{ items }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/purge/sweeps' },
       run: async (c, { query }) => {
-        const runs = await listSweeps({ ctx: serviceContext(c, deps), limit: query.limit });
+        const runs = await listSweeps({ ctx: operationContext(c, deps), limit: query.limit });
         return c.json({
           items: runs.map((r) => ({
             sweep_run_id: r.id,

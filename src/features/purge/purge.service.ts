@@ -1,30 +1,14 @@
-import type { Logger } from '../../logging/logger';
 import type { Db } from '../../storage/database';
 import { insertPurgeReceipts, purgeEntrySet, purgeEntrySetCounts, type PurgedRow } from './purge.repository';
 import type { SweepCounts } from '../../storage/schema/index';
 import { finishSweepRun, listSweepRuns, previewDue, startSweepRun } from './sweep.repository';
 import { withTransaction } from '../../storage/transaction';
-import type { Clock } from '../../kernel/clock';
 import type { ReceiptSigner } from './purge-receipt';
 import { UnavailableError } from '../../kernel/errors';
 import { inTransaction, recordOnly } from '../../kernel/executor';
 import { describeError } from '../../logging/describe-error';
-import type { ServiceContext } from '../../kernel/context';
-import { actorApp, type SystemActor } from '../../kernel/principal';
-
-export interface SweepContext {
-  db: Db;
-  clock: Clock;
-  logger: Logger;
-  purgeProofHash: boolean;
-  receiptSigner?: ReceiptSigner;
-  /** Entries per transaction; each batch purges, proves and audits its entries atomically. */
-  batchSize?: number;
-  /** Told when the sweep ends (metrics). */
-  onFinished?: (status: 'succeeded' | 'failed', counts: SweepCounts) => void;
-  /** Batches in flight at once within this sweep (each on its own connection); 1 on PGlite. */
-  concurrency?: number;
-}
+import type { OperationContext } from '../../kernel/context';
+import { actorApp, type Actor, type SystemActor } from '../../kernel/principal';
 
 export interface SweepResult {
   sweepRunId: number;
@@ -44,26 +28,28 @@ export const SWEEPER_APP = actorApp(SWEEPER);
  * batches claim rows with SKIP LOCKED, so each entry is purged — and proven — exactly once. A failure
  * mid-sweep loses only the batch in flight (rolled back whole); the next sweep picks it up.
  */
-export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 'api'; actorApp: string }): Promise<SweepResult> {
+/** Run by the scheduled job (a system actor) or on request (the requesting app, recorded as who asked). */
+export async function runSweep(ctx: OperationContext<Actor>, trigger: 'schedule' | 'api'): Promise<SweepResult> {
   const startedAt = ctx.clock.now();
-  const sweepRunId = await startSweepRun(ctx.db, { startedAt, trigger: trigger.kind, actorApp: trigger.actorApp });
+  const sweepRunId = await startSweepRun(ctx.db, { startedAt, trigger, actorApp: actorApp(ctx.actor) });
   const counts: SweepCounts = {};
   let purged = 0;
   let stop = false;
   const worker = async () => {
     while (!stop) {
       const options = {
-        target: { kind: 'due', batchSize: ctx.batchSize ?? 1000 } as const,
+        target: { kind: 'due', batchSize: ctx.settings.sweepBatchSize } as const,
         now: startedAt,
         actor: { app: SWEEPER_APP, identity: null, authMethod: null, clientAddr: null, requestId: `sweep-${sweepRunId}` },
-        proofs: ctx.purgeProofHash,
+        proofs: ctx.settings.purgeProofHash,
         sweepRunId,
         auditEach: true,
       };
       const batch = await withTransaction(ctx.db, async (tx) => {
-        if (!ctx.receiptSigner) return purgeEntrySetCounts(tx, options);
+        const signer = ctx.settings.receiptSigner;
+        if (!signer) return purgeEntrySetCounts(tx, options);
         const purgedRows = await purgeEntrySet(tx, options);
-        await storeReceipts(tx, ctx.receiptSigner, purgedRows, startedAt);
+        await storeReceipts(tx, signer, purgedRows, startedAt);
         return purgedRows.map((row) => ({ purpose: row.purpose, method: row.method, n: 1 }));
       });
       if (batch.length === 0) break;
@@ -76,7 +62,7 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   };
   try {
     // Workers claim disjoint batches (SKIP LOCKED), so they split the work without coordination.
-    const workers = Array.from({ length: Math.max(1, ctx.concurrency ?? 1) }, () =>
+    const workers = Array.from({ length: Math.max(1, ctx.settings.sweepConcurrency) }, () =>
       worker().catch((error: unknown) => {
         stop = true;
         throw error;
@@ -88,7 +74,7 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   } catch (error) {
     const message = describeError(error);
     ctx.logger.error('sweep failed', { sweep_run_id: sweepRunId, purged, error: message });
-    ctx.onFinished?.('failed', counts);
+    ctx.onSweep?.('failed', counts);
     await finishSweepRun(ctx.db, sweepRunId, {
       finishedAt: ctx.clock.now(),
       status: 'failed',
@@ -101,7 +87,7 @@ export async function runSweep(ctx: SweepContext, trigger: { kind: 'schedule' | 
   const finishedAt = ctx.clock.now();
   await finishSweepRun(ctx.db, sweepRunId, { finishedAt, status: 'succeeded', purgedTotal: purged, counts });
   ctx.logger.info('sweep finished', { sweep_run_id: sweepRunId, purged, counts });
-  ctx.onFinished?.('succeeded', counts);
+  ctx.onSweep?.('succeeded', counts);
   return { sweepRunId, startedAt, finishedAt, purged, counts };
 }
 
@@ -133,7 +119,7 @@ export async function storeReceipts(tx: Db, signer: ReceiptSigner | undefined, r
 }
 
 /** Dry run: what a sweep now would purge, changing nothing. */
-export async function previewSweep(ctx: Pick<SweepContext, 'db' | 'clock'>, limit: number) {
+export async function previewSweep(ctx: Pick<OperationContext<Actor>, 'db' | 'clock'>, limit: number) {
   return previewDue(ctx.db, ctx.clock.now(), limit);
 }
 
@@ -142,7 +128,7 @@ export async function previewSweep(ctx: Pick<SweepContext, 'db' | 'clock'>, limi
  * access-log row (so an unrecordable request changes nothing), then sweeps; each purged entry gets its
  * own purge-log and access-log rows from the sweep itself.
  */
-export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext; dryRun: boolean; limit: number }) {
+export async function requestSweep({ ctx, dryRun, limit }: { ctx: OperationContext; dryRun: boolean; limit: number }) {
   if (dryRun) {
     const preview = await inTransaction(ctx, { operation: 'sweep' }, async (tx) => ({
       result: await previewDue(tx, ctx.clock.now(), limit),
@@ -153,19 +139,7 @@ export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext
   }
   await recordOnly(ctx, { operation: 'sweep' }, 'sweep requested');
   try {
-    const result = await runSweep(
-      {
-        db: ctx.db,
-        clock: ctx.clock,
-        logger: ctx.logger,
-        purgeProofHash: ctx.settings.purgeProofHash,
-        batchSize: ctx.settings.sweepBatchSize,
-        concurrency: ctx.settings.sweepConcurrency,
-        ...(ctx.settings.receiptSigner && { receiptSigner: ctx.settings.receiptSigner }),
-        ...(ctx.onSweep && { onFinished: ctx.onSweep }),
-      },
-      { kind: 'api', actorApp: ctx.actor.app },
-    );
+    const result = await runSweep(ctx, 'api');
     return { dryRun: false as const, result };
   } catch {
     throw new UnavailableError('The sweep stopped on a storage failure; finished batches stay purged and the next sweep completes the rest.');
@@ -173,6 +147,6 @@ export async function requestSweep({ ctx, dryRun, limit }: { ctx: ServiceContext
 }
 
 /** GET /admin/purge/sweeps: the sweep record, newest first (audited like every read of evidence). */
-export async function listSweeps({ ctx, limit }: { ctx: ServiceContext; limit: number }) {
+export async function listSweeps({ ctx, limit }: { ctx: OperationContext; limit: number }) {
   return inTransaction(ctx, { operation: 'sweep.list' }, async (tx) => ({ result: await listSweepRuns(tx, limit), status: 200 }));
 }

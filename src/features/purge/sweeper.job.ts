@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
-import type { SweepContext } from './purge.service';
-import { runSweep, SWEEPER_APP } from './purge.service';
+import type { JobContext } from '../../kernel/context';
+import { runSweep } from './purge.service';
 
 export interface SweeperOptions {
   /** A cron expression (`purge.schedule`) wins over the interval. */
@@ -13,10 +13,10 @@ export interface SweeperOptions {
  * sweep at the same time, which the SKIP LOCKED batches make safe. Errors are logged (and recorded on
  * the sweep run), never thrown into the scheduler.
  */
-export function startSweeper(ctx: SweepContext, options: SweeperOptions): { stop(): Promise<void>; nextRun(): Date | null } {
+export function startSweeper(ctx: JobContext, options: SweeperOptions): { stop(): Promise<void>; nextRun(): Date | null } {
   let inFlight: Promise<void> = Promise.resolve();
   const run = () => {
-    inFlight = runSweep(ctx, { kind: 'schedule', actorApp: SWEEPER_APP }).then(
+    inFlight = runSweep(ctx, 'schedule').then(
       () => undefined,
       () => undefined, // already logged and recorded on the sweep run
     );

@@ -1,7 +1,7 @@
 import type { ReceiptSigner } from '../purge/purge-receipt';
 import { recordOnly } from '../../kernel/executor';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { AUTH_ERRORS } from '../../http/responses';
 
 /** What a client or an assessor reads about the vault itself: its API document and its public keys. */
@@ -29,7 +29,7 @@ export function discoveryOperations(deps: RouteDeps, options: { openApi: () => s
       responses: { 200: 'OpenAPI 3.1', ...AUTH_ERRORS },
       example: { path: '/openapi.json' },
       run: async (c) => {
-        await recordOnly(serviceContext(c, deps), { operation: 'openapi.read' });
+        await recordOnly(operationContext(c, deps), { operation: 'openapi.read' });
         return c.body(options.openApi(), 200, { 'Content-Type': 'application/json' });
       },
     }),

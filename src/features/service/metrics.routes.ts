@@ -3,7 +3,7 @@ import { recordOnly } from '../../kernel/executor';
 import type { VaultMetrics } from '../../metrics/vault-metrics';
 import type { AppEnv } from '../../http/app-env';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
-import { serviceContext, type RouteDeps } from '../../http/service-context';
+import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 
 /**
@@ -23,7 +23,7 @@ export function metricsOperations(deps: RouteDeps, metrics: VaultMetrics, option
       responses: options.requireAuth ? { 200: 'text exposition', ...EVIDENCE_ERRORS } : { 200: 'text exposition' },
       ...(options.requireAuth && { example: { path: '/metrics' } }),
       run: async (c) => {
-        if (options.requireAuth) await recordOnly(serviceContext(c, deps), { operation: 'metrics.read' });
+        if (options.requireAuth) await recordOnly(operationContext(c, deps), { operation: 'metrics.read' });
         return expose(c);
       },
     }),

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Clock } from '../kernel/clock';
-import type { ServiceContext, VaultSettings } from '../kernel/context';
+import type { OperationContext, VaultSettings } from '../kernel/context';
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
 import type { VaultMetrics } from '../metrics/vault-metrics';
@@ -18,7 +18,7 @@ export interface RouteDeps {
   metrics?: VaultMetrics;
 }
 
-export function serviceContext(c: Context<AppEnv>, deps: RouteDeps): ServiceContext {
+export function operationContext(c: Context<AppEnv>, deps: RouteDeps): OperationContext {
   return {
     actor: c.get('principal'),
     info: { requestId: c.get('requestId'), clientAddr: c.get('clientAddr') },
