@@ -24,6 +24,7 @@ import { vaultOperations } from './features/entries/entries.routes';
 import type { RefusalLedger } from './http/auth/refusal-ledger';
 import type { MtlsResult } from './http/auth/mtls';
 import type { ReceiptSigner } from './features/purge/purge-receipt';
+import type { Signer } from './kernel/signer';
 import type { Logger } from './logging/logger';
 import type { Database } from './storage/database';
 import type { AppEnv } from './http/app-env';
@@ -61,6 +62,8 @@ export interface AppDeps {
   refusals?: RefusalLedger;
   /** Signs purge receipts; its public key is served at /.well-known/jwks.json. */
   receiptSigner?: ReceiptSigner;
+  /** Signs audit checkpoints and verification records; its public key is served at /.well-known/jwks.json too. */
+  auditSigner?: Signer;
   /** Prometheus metrics; /metrics is served when [metrics] enabled. */
   metrics?: VaultMetrics;
   /** Reported in /openapi.json. */
@@ -107,7 +110,7 @@ export function createApp(deps: AppDeps) {
     db,
     clock,
     logger,
-    settings: settingsFrom(config, deps.receiptSigner),
+    settings: settingsFrom(config, deps.receiptSigner, deps.auditSigner),
     policies:
       deps.policySnapshots ??
       new PolicySnapshots(
@@ -134,7 +137,7 @@ export function createApp(deps: AppDeps) {
     ...healthOperations({ ping: deps.database.ping, ...(deps.isDraining && { isDraining: deps.isDraining }) }),
     ...discoveryOperations(routeDeps, {
       openApi: () => (openApi ??= JSON.stringify(buildOpenApi(config, deps.version ?? 'dev', operations))),
-      ...(deps.receiptSigner && { receiptSigner: deps.receiptSigner }),
+      signers: [deps.receiptSigner, deps.auditSigner],
     }),
     ...(deps.metrics && config.metrics.enabled ? metricsOperations(routeDeps, deps.metrics, { requireAuth: config.metrics.require_auth }) : []),
     ...vaultOperations(routeDeps),

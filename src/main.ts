@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { resolve } from 'node:path';
+import { createSigner, type Signer } from './kernel/signer';
 import { createReceiptSigner, type ReceiptSigner } from './features/purge/purge-receipt';
 import { createApp } from './app';
 import { loadConfig, ConfigError } from './config/load-config';
@@ -19,7 +22,7 @@ import { startSealer } from './features/audit/sealer.job';
 import { verifyAuditTrail } from './features/audit/audit.service';
 import { installShutdown } from './lifecycle/shutdown';
 import { createLogger, type Logger } from './logging/logger';
-import { openDatabase } from './storage/database';
+import { openDatabase, parseDatabaseUrl } from './storage/database';
 import { settingsFrom } from './config/settings';
 import { jobContext } from './kernel/context';
 import { DataDirError } from './storage/data-dir';
@@ -36,7 +39,8 @@ Commands:
   serve      start the HTTP API (default): migrate, then listen
   migrate    apply pending database migrations and exit
   hash-key   read an API key on stdin, print the key_sha256 line for [[auth.apps]]
-  verify-audit  recompute the audit trail's seals; print the report; exit 0 intact, 2 tampered
+  verify-audit  recompute the audit trail's seals; print the report; exit 0 intact, 2 tampered or truncated
+             (--checkpoint FILE: also prove the chain still extends that signed checkpoint)
 
 Options:
   --config FILE   TOML configuration (every key can be overridden by VSQL_VAULT_<SECTION>_<KEY>)
@@ -50,6 +54,8 @@ Environment:
 interface Cli {
   command: 'serve' | 'migrate' | 'hash-key' | 'verify-audit' | 'help' | 'version';
   configPath?: string;
+  /** verify-audit: a checkpoint (JWS) kept outside the database that today's chain must extend. */
+  checkpointPath?: string;
 }
 
 function parseArgs(argv: string[]): Cli {
@@ -63,7 +69,11 @@ function parseArgs(argv: string[]): Cli {
       if (!path) throw new ConfigError('--config needs a file path');
       cli.configPath = path;
     } else if (arg.startsWith('--config=')) cli.configPath = arg.slice('--config='.length);
-    else if (arg === 'serve' || arg === 'migrate' || arg === 'hash-key' || arg === 'verify-audit') cli.command = arg;
+    else if (arg === '--checkpoint') {
+      const path = argv[++i];
+      if (!path) throw new ConfigError('--checkpoint needs a file holding a checkpoint (GET /admin/audit/checkpoint)');
+      cli.checkpointPath = path;
+    } else if (arg === 'serve' || arg === 'migrate' || arg === 'hash-key' || arg === 'verify-audit') cli.command = arg;
     else throw new ConfigError(`unknown argument '${arg}' (see --help)`);
   }
   return cli;
@@ -91,6 +101,45 @@ function loadReceiptSigner(config: ReturnType<typeof loadConfig>): ReceiptSigner
   } catch (error) {
     throw new ConfigError(`purge.signing_key_file: ${(error as Error).message.split('\n')[0]}`);
   }
+}
+
+/**
+ * The key that signs audit checkpoints and verification records: audit.signing_key_file; else the purge
+ * receipt key; else, on the embedded store, a key file the vault creates at first start beside its data
+ * directory (PATH.audit-key.pem, mode 0600, refused if others can read it). On PostgreSQL with no key
+ * configured there is none, and the vault says so (no checkpoints; verification records unsigned).
+ */
+function loadAuditSigner(config: ReturnType<typeof loadConfig>, receiptSigner: Signer | undefined, log: Logger): Signer | undefined {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`${what}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+  const signer = (pem: string, what: string, kid?: string) => {
+    try {
+      return createSigner(pem, kid);
+    } catch (error) {
+      throw new ConfigError(`${what}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  };
+  if (config.audit.signing_key_file)
+    return signer(read(config.audit.signing_key_file, 'audit.signing_key_file'), 'audit.signing_key_file', config.audit.signing_key_id);
+  if (receiptSigner) return receiptSigner;
+  const target = parseDatabaseUrl(config.storage.database_url);
+  if (target.driver === 'pglite' && target.dataDir) {
+    const file = `${resolve(target.dataDir)}.audit-key.pem`;
+    if (!existsSync(file)) {
+      const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
+      log.info('audit signing key created', { file });
+    }
+    if (statSync(file).mode & 0o077) throw new ConfigError(`the audit signing key ${file} is readable by other users: chmod 600 ${file}`);
+    return signer(read(file, 'audit key'), 'audit key', config.audit.signing_key_id);
+  }
+  log.warn('no audit signing key: checkpoints are not issued and verification records are unsigned (set audit.signing_key_file)');
+  return undefined;
 }
 
 /**
@@ -146,6 +195,7 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     if (problem) throw new ConfigError(`purge.schedule: not a valid cron expression: ${problem}`);
   }
   const receiptSigner = loadReceiptSigner(config);
+  const auditSigner = loadAuditSigner(config, receiptSigner, log);
   const database = await openDatabase(config.storage.database_url, {
     poolMax: config.storage.pool_max,
     statementTimeoutMs: config.server.request_timeout_ms,
@@ -183,6 +233,7 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     ...auth,
     isDraining: () => draining,
     ...(receiptSigner && { receiptSigner }),
+    ...(auditSigner && { auditSigner }),
   });
   let listening: Listening;
   try {
@@ -201,7 +252,7 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
     driver: database.driver,
     apps: apps.map((a) => a.name),
   });
-  const settings = settingsFrom(config, receiptSigner);
+  const settings = settingsFrom(config, receiptSigner, auditSigner);
   const jobBase = { db: database.db, clock: systemClock, logger: log, settings, onSweep: metrics.sweep };
   const sweeper = startSweeper(
     // PGlite has one connection: batches in flight at once would only queue on it.
@@ -274,9 +325,13 @@ async function main(argv: string[]): Promise<void> {
       }
       case 'verify-audit': {
         const config = loadConfig(cli.configPath ? { path: cli.configPath } : {});
+        // stdout carries the report alone (it is parsed); what the vault says about its key goes to stderr.
+        const stderrLog = createLogger({ level: 'info', write: (line) => process.stderr.write(`${line}\n`) });
+        const signer = loadAuditSigner(config, loadReceiptSigner(config), stderrLog);
+        const checkpoint = cli.checkpointPath === undefined ? undefined : readFileSync(cli.checkpointPath, 'utf8').trim();
         const database = await openDatabase(config.storage.database_url, { poolMax: 2, command: 'verify-audit' });
         try {
-          const report = await verifyAuditTrail({ db: database.db, clock: systemClock });
+          const report = await verifyAuditTrail({ db: database.db, clock: systemClock, signer }, checkpoint === undefined ? {} : { checkpoint });
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           process.exitCode = report.status === 'intact' ? 0 : 2;
         } finally {

@@ -191,6 +191,12 @@ export const configSchema = z
         seal_interval_seconds: z.number().int().min(1).max(86_400).default(60),
         seal_grace_seconds: z.number().int().min(1).max(86_400).default(300),
         seal_max_rows: z.number().int().min(100).max(1_000_000).default(100_000),
+        /** Ed25519 or P-256 PKCS#8 PEM that signs checkpoints and verification records (default: purge.signing_key_file, or on pglite:// a key file the vault creates beside its data directory). */
+        signing_key_file: z.string().min(1).optional(),
+        signing_key_id: z
+          .string()
+          .regex(/^[\w.-]{1,128}$/, 'letters, digits, . _ -')
+          .optional(),
       })
       .strict()
       .prefault({}),

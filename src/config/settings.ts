@@ -3,7 +3,7 @@ import type { Signer } from '../kernel/signer';
 import type { VaultConfig } from './config-schema';
 
 /** The one place configuration values become the settings everything else receives. */
-export function settingsFrom(config: Readonly<VaultConfig>, receiptSigner?: Signer): VaultSettings {
+export function settingsFrom(config: Readonly<VaultConfig>, receiptSigner?: Signer, auditSigner?: Signer): VaultSettings {
   return {
     purgeProofHash: config.purge.purge_proof_hash,
     maxValueBytes: config.limits.max_value_bytes,
@@ -13,5 +13,6 @@ export function settingsFrom(config: Readonly<VaultConfig>, receiptSigner?: Sign
     sweepConcurrency: config.purge.sweep_concurrency,
     seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows },
     ...(receiptSigner && { receiptSigner }),
+    ...(auditSigner && { auditSigner }),
   };
 }

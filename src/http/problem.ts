@@ -25,6 +25,7 @@ const TITLES: Record<ErrorCode, string> = {
   unsupported_media_type: 'Unsupported media type',
   retention_violation: 'Retention policy violated',
   policy_missing: 'Policy missing',
+  unprocessable: 'Unprocessable content',
   too_many_requests: 'Too many requests',
   uri_too_long: 'URI too long',
   unavailable: 'Service unavailable',

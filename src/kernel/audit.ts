@@ -21,6 +21,7 @@ export type AuditOperation =
   | 'sweep.list'
   | 'audit.verify'
   | 'audit.seal'
+  | 'audit.checkpoint'
   | 'access_log.read'
   | 'purge_log.read'
   | 'compliance.report'

@@ -20,6 +20,8 @@ export interface VaultSettings {
   seal: { graceSeconds: number; maxRows: number };
   /** Signs purge receipts when purge.signing_key_file is configured. */
   receiptSigner?: Signer;
+  /** Signs audit checkpoints and verification records (audit.signing_key_file, or its defaults). */
+  auditSigner?: Signer;
 }
 
 /**

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'retention_violation'
   | 'policy_missing'
+  | 'unprocessable'
   | 'too_many_requests'
   | 'uri_too_long'
   | 'unavailable'
@@ -119,6 +120,12 @@ export class RetentionViolationError extends VaultError {
     super('retention_violation', message);
   }
 }
+/** Well-formed input the vault cannot act on (a checkpoint it did not sign, say). */
+export class UnprocessableError extends VaultError {
+  constructor(message: string) {
+    super('unprocessable', message);
+  }
+}
 export class PolicyMissingError extends VaultError {
   constructor(message: string) {
     super('policy_missing', message);
@@ -147,6 +154,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   retention_violation: 422,
   policy_missing: 422,
+  unprocessable: 422,
   too_many_requests: 429,
   uri_too_long: 414,
   unavailable: 503,

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -137,6 +137,16 @@ describe('the bundle in dist/ runs alone', () => {
     expect(del.status).toBe(200);
     const sealed = await fetch(`${base}/admin/audit/seal`, { method: 'POST', headers });
     expect(sealed.status).toBe(200);
+    // On the embedded store the vault made its own audit key beside the data directory, for its user only;
+    // a checkpoint fetched now is kept outside the database for the offline check below.
+    let checkpointFile: string | undefined;
+    if (!process.env.VAULT_TEST_DATABASE_URL) {
+      expect(statSync(`${join(dir, 'vault-data')}.audit-key.pem`).mode & 0o777).toBe(0o600);
+      const cp = await fetch(`${base}/admin/audit/checkpoint`, { headers });
+      expect(cp.status).toBe(200);
+      checkpointFile = join(dir, 'checkpoint.jws');
+      writeFileSync(checkpointFile, ((await cp.json()) as { checkpoint: string }).checkpoint);
+    }
 
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
@@ -150,6 +160,16 @@ describe('the bundle in dist/ runs alone', () => {
     });
     const report = JSON.parse(verify) as { status: string; logs: { log: string; rows_checked: number }[] };
     expect(report.status).toBe('intact');
+    if (checkpointFile) {
+      const against = JSON.parse(
+        execFileSync(process.execPath, ['server.mjs', 'verify-audit', '--checkpoint', checkpointFile], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, VSQL_VAULT_STORAGE_DATABASE_URL: url },
+        }),
+      ) as { status: string; checkpoint: { status: string } };
+      expect(against).toMatchObject({ status: 'intact', checkpoint: { status: 'extends' } });
+    }
     expect(report.logs.find((l) => l.log === 'access_log')!.rows_checked).toBeGreaterThanOrEqual(5);
     const lines = out
       .trim()

@@ -52,6 +52,7 @@ describe('common auth on every route', () => {
         'GET access_log.read',
         'GET purge_log.read',
         'GET audit.verify',
+        'GET audit.checkpoint',
         'POST audit.seal',
         'GET compliance.report',
         'GET metrics.read',

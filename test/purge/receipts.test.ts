@@ -19,7 +19,9 @@ for (const kind of ['ed25519', 'p256'] as const) {
     beforeAll(async () => {
       const pair = kind === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      vault = await createTestVault({ apps: [{ name: 'pay' }], receiptSigner: createReceiptSigner(pem) });
+      // The receipt key is also the audit key when no audit key of its own is configured (as main.ts does).
+      const signer = createReceiptSigner(pem);
+      vault = await createTestVault({ apps: [{ name: 'pay' }], receiptSigner: signer, auditSigner: signer });
       await putRetention(vault, 'card', { max_retention_days: 30, default_ttl_days: 5, purge_method: 'crypto-shred' });
     });
     afterAll(() => vault.close());
@@ -83,7 +85,7 @@ for (const kind of ['ed25519', 'p256'] as const) {
 
 describe('without a signing key', () => {
   it('proofs stay plain SHA-256, receipts are null and the JWKS is empty', async () => {
-    const vault = await createTestVault({ apps: [{ name: 'pay' }] });
+    const vault = await createTestVault({ apps: [{ name: 'pay' }], auditSigner: false });
     try {
       await putRetention(vault, 'card');
       await store(vault, 'pay', 'card', 'n-1');

@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createSigner, type Signer } from '../../src/kernel/signer';
 import { settingsFrom } from '../../src/config/settings';
 import { jobContext, type JobContext, type VaultSettings } from '../../src/kernel/context';
 import type { SystemActor } from '../../src/kernel/principal';
@@ -75,6 +77,8 @@ export interface TestVault {
   logLines: string[];
   logger: Logger;
   config: Readonly<VaultConfig>;
+  /** The audit key this vault signs checkpoints and verification records with, if any. */
+  auditSigner: Signer | undefined;
   request(method: string, path: string, options?: RequestOptions): Promise<Response>;
   /** The access-log rows, oldest first. */
   accessLog(): Promise<AccessLogRecord[]>;
@@ -116,6 +120,8 @@ export async function createTestVault(
     receiptSigner?: ReceiptSigner;
     metrics?: VaultMetrics;
     policySnapshots?: PolicySnapshots;
+    /** The audit key (checkpoints, signed verification records); a fresh Ed25519 key unless given, `false` for none. */
+    auditSigner?: Signer | false;
     extraOperations?: (deps: RouteDeps) => readonly AnyOperation[];
   } = {},
 ): Promise<TestVault> {
@@ -127,6 +133,10 @@ export async function createTestVault(
   const clock = options.clock ?? new TestClock();
   const logLines: string[] = [];
   const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
+  const auditSigner =
+    options.auditSigner === false
+      ? undefined
+      : (options.auditSigner ?? createSigner(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()));
   const app = createApp({
     config,
     database: db,
@@ -137,6 +147,7 @@ export async function createTestVault(
     ...(options.metrics && { metrics: options.metrics }),
     ...(options.policySnapshots && { policySnapshots: options.policySnapshots }),
     ...(options.extraOperations && { extraOperations: options.extraOperations }),
+    ...(auditSigner && { auditSigner }),
   });
   const request = (method: string, path: string, opts: RequestOptions = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -158,6 +169,7 @@ export async function createTestVault(
     logLines,
     logger,
     config,
+    auditSigner,
     request,
     accessLog: () => db.query<AccessLogRecord>('select * from vault.access_log order by id'),
     close: () => (options.database ? Promise.resolve() : db.close()),

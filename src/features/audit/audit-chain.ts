@@ -24,3 +24,32 @@ export function firstMissing(expected: readonly string[], present: readonly stri
   const have = new Set(present);
   return expected.find((id) => !have.has(id));
 }
+
+/** What a signed checkpoint says of one log: the chain head at the time it was issued. */
+export interface CheckpointEntry {
+  log: string;
+  seal_no: number;
+  last_id: number | null;
+  rows: number;
+  hash: string;
+  sealed_at: string;
+}
+
+export const CHECKPOINT_TYP = 'vsql-vault-audit-checkpoint+jwt';
+export const VERIFICATION_TYP = 'vsql-vault-audit-verification+jwt';
+
+/** How today's chain of one log stands against a checkpoint kept elsewhere. */
+export type ExtendsVerdict = { status: 'extends' } | { status: 'truncated'; missing_seals: number[]; replaced_seals: number[] };
+
+/**
+ * Pure: whether a chain (seal number → hash, as it is now) still holds the checkpoint's head with the same
+ * hash. Seals at or below the checkpoint that are gone are missing; one with another hash was replaced
+ * (the tail was cut and sealed again). Either way rows the checkpoint attests are no longer provable.
+ */
+export function extendsCheckpoint(chain: ReadonlyMap<number, string>, entry: CheckpointEntry): ExtendsVerdict {
+  const missing: number[] = [];
+  for (let n = 1; n <= entry.seal_no; n++) if (!chain.has(n)) missing.push(n);
+  const head = chain.get(entry.seal_no);
+  const replaced = head !== undefined && head !== entry.hash ? [entry.seal_no] : [];
+  return missing.length === 0 && replaced.length === 0 ? { status: 'extends' } : { status: 'truncated', missing_seals: missing, replaced_seals: replaced };
+}

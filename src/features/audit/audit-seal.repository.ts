@@ -179,15 +179,39 @@ export async function unionOfCovered(tx: Db, log: SealedLog): Promise<string> {
   return row?.u ?? '{}';
 }
 
-export async function recordVerification(tx: Db, v: { verifiedAt: Date; status: string; rowsChecked: number; report: string }): Promise<void> {
-  await tx.execute(sql`insert into vault.audit_verifications (verified_at, status, rows_checked, report)
-    values (${v.verifiedAt.toISOString()}::timestamptz, ${v.status}::text, ${v.rowsChecked}::bigint, ${v.report}::text)`);
+export async function recordVerification(
+  tx: Db,
+  v: { verifiedAt: Date; status: string; rowsChecked: number; report: string; jws: string | null },
+): Promise<void> {
+  await tx.execute(sql`insert into vault.audit_verifications (verified_at, status, rows_checked, report, jws)
+    values (${v.verifiedAt.toISOString()}::timestamptz, ${v.status}::text, ${v.rowsChecked}::bigint, ${v.report}::text, ${v.jws}::text)`);
 }
 
-export async function lastVerification(tx: Db): Promise<{ verified_at: Date; status: string; rows_checked: string } | undefined> {
-  const [row] = await queryRows<{ verified_at: Date; status: string; rows_checked: string }>(
+export interface StoredVerification {
+  verified_at: Date | string;
+  status: string;
+  rows_checked: string;
+  report: string;
+  jws: string | null;
+}
+
+export async function lastVerification(tx: Db): Promise<StoredVerification | undefined> {
+  const [row] = await queryRows<StoredVerification>(
     tx,
-    sql`select verified_at, status, rows_checked::text from vault.audit_verifications order by id desc limit 1`,
+    sql`select verified_at, status, rows_checked::text, report, jws from vault.audit_verifications order by id desc limit 1`,
+  );
+  return row;
+}
+
+/** The newest seal of a log and the rows all its seals cover: what a checkpoint attests. */
+export async function chainHead(
+  tx: Db,
+  log: SealedLog,
+): Promise<{ seal_no: number; last_id: string | null; rows: string; hash: string; sealed_at: Date | string } | undefined> {
+  const [row] = await queryRows<{ seal_no: number; last_id: string | null; rows: string; hash: string; sealed_at: Date | string }>(
+    tx,
+    sql`select s.seal_no, s.last_id::text, (select sum(row_count) from vault.audit_seals where log = ${log}::text)::text as rows, s.hash, s.sealed_at
+          from vault.audit_seals s where s.log = ${log}::text order by s.seal_no desc limit 1`,
   );
   return row;
 }

@@ -1,9 +1,20 @@
-import { requestSeal, requestVerification } from './audit.service';
+import { z } from 'zod';
+import { requestCheckpoint, requestSeal, requestVerification } from './audit.service';
 import { readAccessLog, readPurgeLog } from './log-query.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { accessLogDto, accessLogQuerySchema, purgeLogDto, purgeLogQuerySchema } from './log-query.schemas';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
+
+const verifyQuerySchema = z
+  .object({
+    checkpoint: z
+      .string()
+      .max(16_384)
+      .regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWS')
+      .optional(),
+  })
+  .strict();
 
 /** Evidence under /admin: the logs and their verification are readable by admins and auditors; sealing on demand is admin only. */
 export function auditOperations(deps: RouteDeps): AnyOperation[] {
@@ -45,10 +56,26 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       method: 'GET',
       path: '/admin/audit/verify',
       access: EVIDENCE,
-      summary: 'Recompute the audit seals; says where the trail breaks',
-      responses: { 200: 'verification report', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
+      summary: 'Recompute the audit seals; says where the trail breaks, and whether it still extends a signed checkpoint',
+      query: verifyQuerySchema,
+      responses: { 200: 'verification report', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 422: 'the checkpoint was not signed by this vault' },
       example: { path: '/admin/audit/verify' },
-      run: async (c) => c.json(await requestVerification({ ctx: operationContext(c, deps) })),
+      run: async (c, { query }) =>
+        c.json(await requestVerification({ ctx: operationContext(c, deps), ...(query.checkpoint !== undefined && { checkpoint: query.checkpoint }) })),
+    }),
+    defineOperation({
+      name: 'audit.checkpoint',
+      method: 'GET',
+      path: '/admin/audit/checkpoint',
+      access: EVIDENCE,
+      summary: 'The chain heads of both logs now, signed with the audit key (keep it outside the database)',
+      responses: { 200: '{ checkpoint, logs }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 404: 'no audit signing key is configured' },
+      example: { path: '/admin/audit/checkpoint' },
+      run: async (c) => {
+        const checkpoint = await requestCheckpoint({ ctx: operationContext(c, deps) });
+        c.header('Cache-Control', 'no-store');
+        return c.json({ checkpoint: checkpoint.jws, logs: checkpoint.logs });
+      },
     }),
     defineOperation({
       name: 'audit.seal',

@@ -1,4 +1,5 @@
 import { lastVerification } from '../audit/audit-seal.repository';
+import { believeVerification } from '../audit/audit.service';
 import {
   aggregateAccesses,
   aggregateEntries,
@@ -94,7 +95,8 @@ export interface ComplianceReport {
     oldest_created_at_without_key_ref: string | null;
   };
   audit: {
-    last_verification: { verified_at: string; status: string; rows_checked: number } | null;
+    /** `forged`: the newest record's signature does not check; `unsigned`: this vault has no audit key. */
+    last_verification: { verified_at: string; status: string; rows_checked: number; signed: boolean } | null;
     seals: Record<string, { seal_no: number; sealed_at: string; last_id: number | null } | null>;
   };
 }
@@ -150,12 +152,15 @@ export async function buildComplianceReport({ ctx, windowDays }: { ctx: Operatio
       purges: await aggregatePurges(tx, logRange),
       accesses: await aggregateAccesses(tx, logRange),
       sweep: await lastFinishedSweepRun(tx),
-      verification: await lastVerification(tx),
+      verification: believed(await lastVerification(tx), ctx.settings.auditSigner),
       seals: await latestSeals(tx),
     };
     return { result: assembleReport(data), status: 200, reason: `window ${windowDays} days` };
   });
 }
+
+const believed = (stored: Awaited<ReturnType<typeof lastVerification>>, signer: OperationContext['settings']['auditSigner']) =>
+  stored ? believeVerification(stored, signer) : undefined;
 
 /** What the report is computed from, all read in one snapshot. */
 export interface ReportData {
@@ -168,7 +173,8 @@ export interface ReportData {
   purges: PurgeCounts[];
   accesses: AccessCounts[];
   sweep: SweepRunRow | undefined;
-  verification: Awaited<ReturnType<typeof lastVerification>>;
+  /** The newest verification record as it may be believed (its signature checked), or none. */
+  verification: ReturnType<typeof believeVerification> | undefined;
   seals: LatestSeal[];
 }
 
@@ -286,9 +292,8 @@ export function assembleReport(data: ReportData): ComplianceReport {
       oldest_created_at_without_key_ref: entries.withoutKeyRef.oldestCreatedAt?.toISOString() ?? null,
     },
     audit: {
-      last_verification: verification
-        ? { verified_at: new Date(verification.verified_at).toISOString(), status: verification.status, rows_checked: Number(verification.rows_checked) }
-        : null,
+      // Believed only when the audit key's signature over the record checks; else reported as forged.
+      last_verification: verification ?? null,
       seals: sealView,
     },
   };

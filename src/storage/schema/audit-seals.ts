@@ -38,13 +38,18 @@ export const auditSeals = vaultSchema.table(
   (t) => [uniqueIndex('audit_seals_log_seal_no_key').on(t.log, t.sealNo)],
 );
 
-/** Each run of the audit verifier, so the compliance report can state when the trail was last proven intact. */
+/**
+ * Each run of the audit verifier, so the compliance report can state when the trail was last proven intact.
+ * `jws` is the vault's signature over the record (its status, time, rows and the report's SHA-256) with the
+ * audit key, which lives outside the database: a row anyone inserts without it is reported as forged.
+ */
 export const auditVerifications = vaultSchema.table('audit_verifications', {
   id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
   verifiedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
   status: text().notNull(),
   rowsChecked: bigint({ mode: 'number' }).notNull(),
   report: text().notNull(),
+  jws: text(),
 });
 
 export type AuditSealRow = typeof auditSeals.$inferSelect;

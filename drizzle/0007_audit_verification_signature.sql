@@ -1,0 +1,1 @@
+ALTER TABLE "vault"."audit_verifications" ADD COLUMN "jws" text;
