@@ -1,4 +1,4 @@
-import { type SQL, sql } from 'drizzle-orm';
+import { Param, SQL, StringChunk } from 'drizzle-orm';
 import type { Db } from './database';
 
 /**
@@ -12,21 +12,21 @@ export async function queryRows<T>(tx: Db, statement: SQL): Promise<T[]> {
 
 /** A fixed text cut at its `$n` placeholders: the literal pieces and, between them, which parameter goes there. */
 interface CutText {
-  pieces: SQL[];
+  pieces: StringChunk[];
   slots: number[];
 }
 const cutTexts = new Map<string, CutText>();
 
 function cut(text: string): CutText {
-  const pieces: SQL[] = [];
+  const pieces: StringChunk[] = [];
   const slots: number[] = [];
   let last = 0;
   for (const match of text.matchAll(/\$(\d+)/g)) {
-    pieces.push(sql.raw(text.slice(last, match.index)));
+    pieces.push(new StringChunk(text.slice(last, match.index)));
     slots.push(Number(match[1]) - 1);
     last = match.index + match[0].length;
   }
-  pieces.push(sql.raw(text.slice(last)));
+  pieces.push(new StringChunk(text.slice(last)));
   return { pieces, slots };
 }
 
@@ -44,9 +44,11 @@ export async function preparedRows<T>(db: Db, text: string, params: readonly unk
     compiled = cut(text);
     cutTexts.set(text, compiled);
   }
-  const chunks: SQL[] = [compiled.pieces[0]!];
-  compiled.slots.forEach((slot, i) => {
-    chunks.push(sql`${params[slot] ?? null}`, compiled.pieces[i + 1]!);
-  });
-  return queryRows<T>(db, sql.join(chunks));
+  const chunks: (StringChunk | Param)[] = new Array(compiled.pieces.length + compiled.slots.length);
+  chunks[0] = compiled.pieces[0]!;
+  for (let i = 0; i < compiled.slots.length; i++) {
+    chunks[2 * i + 1] = new Param(params[compiled.slots[i]!] ?? null);
+    chunks[2 * i + 2] = compiled.pieces[i + 1]!;
+  }
+  return queryRows<T>(db, new SQL(chunks));
 }

@@ -343,6 +343,9 @@ it('HTTP load against the vault and the pgbench floor', async () => {
         select 'card', 'payment-' || g, 'vault:v1:' || md5(g::text), 'kms:k', 'owner-only', 'admin', md5(g::text), now(), now(), now() + interval '300 days'
           from generate_series(1, ${ENTRIES}) g; analyze;`);
       await pg.close();
+      // Seeded here, outside the vault: make the folder the vault's own (0700/0600), as it requires.
+      const { tightenDataDir } = await import('../../src/storage/data-dir');
+      tightenDataDir(dataDir);
       const lite = await startVault(dir, { VSQL_VAULT_STORAGE_DATABASE_URL: `pglite://${dataDir}` });
       children.push(lite.proc);
       for (const op of ['get', 'put']) {
