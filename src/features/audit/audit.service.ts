@@ -178,7 +178,13 @@ export async function verifyAuditTrail(
   ctx: { db: Db; clock: Clock; signer?: Signer | undefined },
   options: { checkpoint?: string } = {},
 ): Promise<AuditVerification> {
-  const checkpoint = options.checkpoint === undefined ? undefined : readCheckpoint(ctx.signer, options.checkpoint);
+  return verifyAgainst(ctx, options.checkpoint === undefined ? undefined : readCheckpoint(ctx.signer, options.checkpoint));
+}
+
+async function verifyAgainst(
+  ctx: { db: Db; clock: Clock; signer?: Signer | undefined },
+  checkpoint: ReturnType<typeof readCheckpoint> | undefined,
+): Promise<AuditVerification> {
   const logs: LogVerification[] = [];
   for (const log of SEALED_LOGS) {
     const { out, chain } = await verifyLog(ctx.db, log);
@@ -252,9 +258,10 @@ export async function issueCheckpoint(ctx: { db: Db; clock: Clock; signer: Signe
 
 /** GET /admin/audit/verify (admin, auditor). The access-log row of this read is written first. */
 export async function requestVerification({ ctx, checkpoint }: { ctx: OperationContext; checkpoint?: string }): Promise<AuditVerification> {
-  if (checkpoint !== undefined) readCheckpoint(ctx.settings.auditSigner, checkpoint); // refused (and audited) before anything is recorded
-  await recordOnly(ctx, { operation: 'audit.verify' }, checkpoint === undefined ? undefined : 'against a checkpoint');
-  return verifyAuditTrail({ db: ctx.db, clock: ctx.clock, signer: ctx.settings.auditSigner }, checkpoint === undefined ? {} : { checkpoint });
+  // A checkpoint this vault did not sign is refused (and audited) before anything is recorded or recomputed.
+  const attested = checkpoint === undefined ? undefined : readCheckpoint(ctx.settings.auditSigner, checkpoint);
+  await recordOnly(ctx, { operation: 'audit.verify' }, attested === undefined ? undefined : 'against a checkpoint');
+  return verifyAgainst({ db: ctx.db, clock: ctx.clock, signer: ctx.settings.auditSigner }, attested);
 }
 
 /** GET /admin/audit/checkpoint (admin, auditor): the chain heads now, signed. */

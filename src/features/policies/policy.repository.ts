@@ -31,20 +31,16 @@ export async function listRetentionPolicies(tx: Db) {
 }
 
 /** Insert or replace; returns whether the row was new (for 201 vs 200). */
-export async function upsertRetentionPolicy(tx: Db, policy: RetentionPolicy, now: Date) {
-  const existing = await tx
-    .select({ createdAt: retentionPolicies.createdAt })
-    .from(retentionPolicies)
-    .where(eq(retentionPolicies.purpose, policy.purpose))
-    .for('update');
+/** Insert or replace; the caller has locked the row (findRetentionPolicy … 'update') and says whether it exists. */
+export async function upsertRetentionPolicy(tx: Db, policy: RetentionPolicy, now: Date, existing: boolean) {
   const values = { ...policy, updatedAt: now };
-  const rows = existing[0]
+  const rows = existing
     ? await tx.update(retentionPolicies).set(values).where(eq(retentionPolicies.purpose, policy.purpose)).returning()
     : await tx
         .insert(retentionPolicies)
         .values({ ...values, createdAt: now })
         .returning();
-  return { created: !existing[0], policy: toRetention(rows[0]!) };
+  return { created: !existing, policy: toRetention(rows[0]!) };
 }
 
 export async function deleteRetentionPolicy(tx: Db, purpose: string): Promise<boolean> {

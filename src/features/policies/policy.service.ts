@@ -44,7 +44,7 @@ const changeReason = (what: string, before: unknown, after: unknown) =>
 export async function putRetentionPolicy({ ctx, policy }: { ctx: OperationContext; policy: RetentionPolicy }) {
   return inTransaction(ctx, { operation: 'retention_policy.put', purpose: policy.purpose }, async (tx) => {
     const before = await findRetentionPolicy(tx, policy.purpose, 'update');
-    const out = await upsertRetentionPolicy(tx, policy, ctx.clock.now());
+    const out = await upsertRetentionPolicy(tx, policy, ctx.clock.now(), before !== undefined);
     return {
       result: out,
       status: out.created ? 201 : 200,
