@@ -25,7 +25,7 @@ describe('a sweep interrupted by a storage failure', () => {
   });
   afterAll(() => vault.close());
 
-  const sweep = () => runSweep(testJobContext(vault, 'sweeper', { sweepBatchSize: 10 }), 'schedule');
+  const sweep = () => runSweep(testJobContext(vault, 'sweeper', { sweepBatchSize: 10, sweepConcurrency: 1 }), 'schedule');
 
   async function invariants() {
     const orphans = await vault.db.query(

@@ -182,7 +182,7 @@ describe('several replicas sweeping one database at once', () => {
   });
 
   it('purges every entry exactly once with exactly one proof', async () => {
-    const results = await Promise.all(replicas.map((r) => runSweep(testJobContext(r, 'sweeper', { sweepBatchSize: 100 }), 'api')));
+    const results = await Promise.all(replicas.map((r) => runSweep(testJobContext(r, 'sweeper', { sweepBatchSize: 100, sweepConcurrency: 1 }), 'api')));
     expect(results.reduce((n, r) => n + r.purged, 0)).toBe(total);
     const db = replicas[0]!.db;
     const [dupes] = await db.query<{ n: number }>(
