@@ -19,9 +19,15 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON vault.entries TO vsql_vault;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.retention_policies, vault.access_policies TO vsql_vault;
 GRANT SELECT, INSERT, UPDATE ON vault.sweep_runs TO vsql_vault;
 
--- Evidence: append and read only.
+-- Evidence: append and read only. (Archive records and prune markers are signed with the audit key: a
+-- row the serving role inserts without it is reported as forged and never licenses a prune.)
 GRANT SELECT, INSERT ON vault.access_log, vault.purge_log, vault.purge_receipts,
-  vault.audit_seals, vault.audit_verifications TO vsql_vault;
+  vault.audit_seals, vault.audit_verifications, vault.audit_archives, vault.audit_prune_markers TO vsql_vault;
+
+-- The logs are partitioned by month; the vault keeps the next months' partitions made (at start and
+-- daily) through this one SECURITY DEFINER function, so the serving role needs no CREATE on the schema.
+-- Pruning an archived month (DROP of a partition) stays with the owner: `vsql-vault audit prune`.
+GRANT EXECUTE ON FUNCTION vault.ensure_log_partitions(timestamptz, timestamptz) TO vsql_vault;
 
 -- Identity columns draw from these sequences.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA vault TO vsql_vault;

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
-import { createSigner, type Signer } from './kernel/signer';
+import { createSigner, createVerifier, type Signer, type Verifier } from './kernel/signer';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { verifyArchive } from './features/audit/audit-archive';
+import { exportAudit, keepPartitionsAhead, pruneAudit, RetentionRefused } from './features/audit/audit-retention.service';
 import { createReceiptSigner, type ReceiptSigner } from './features/purge/purge-receipt';
 import { createApp } from './app';
 import { loadConfig, ConfigError } from './config/load-config';
@@ -39,8 +43,17 @@ Commands:
   serve      start the HTTP API (default): migrate, then listen
   migrate    apply pending database migrations and exit
   hash-key   read an API key on stdin, print the key_sha256 line for [[auth.apps]]
-  verify-audit  recompute the audit trail's seals; print the report; exit 0 intact, 2 tampered or truncated
-             (--checkpoint FILE: also prove the chain still extends that signed checkpoint)
+  verify-audit  recompute the audit seals made since the last signed verification; print the report;
+             exit 0 intact, 2 tampered or truncated (--full: every seal; --checkpoint FILE: also prove
+             the chain still extends that signed checkpoint)
+  audit export --before DATE --out FILE
+             write every closed month of the logs before DATE that has no archive yet to FILE (NDJSON,
+             signed) and record its SHA-256 in the database
+  audit verify-archive FILE --key JWKS
+             check an archive offline with the public key (a JWKS or JWK file, e.g. /.well-known/jwks.json)
+  audit prune [--before DATE]
+             drop archived months older than audit.retention_days (or DATE, never later), leaving signed
+             markers; a month not archived is refused (exit 2). Run as the owner of the vault schema.
 
 Options:
   --config FILE   TOML configuration (every key can be overridden by VSQL_VAULT_<SECTION>_<KEY>)
@@ -52,10 +65,24 @@ Environment:
 `;
 
 interface Cli {
-  command: 'serve' | 'migrate' | 'hash-key' | 'verify-audit' | 'help' | 'version';
+  command: 'serve' | 'migrate' | 'hash-key' | 'verify-audit' | 'audit' | 'help' | 'version';
   configPath?: string;
   /** verify-audit: a checkpoint (JWS) kept outside the database that today's chain must extend. */
   checkpointPath?: string;
+  /** verify-audit --full: every seal, not only those made since the last signed verification. */
+  full?: boolean;
+  /** audit: export | verify-archive | prune, and their arguments. */
+  audit?: 'export' | 'verify-archive' | 'prune';
+  file?: string;
+  before?: Date;
+  out?: string;
+  keyPath?: string;
+}
+
+function dateArg(value: string | undefined, flag: string): Date {
+  const date = value === undefined ? Number.NaN : Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(date)) throw new ConfigError(`${flag} needs a date (YYYY-MM-DD or an ISO 8601 time)`);
+  return new Date(date);
 }
 
 function parseArgs(argv: string[]): Cli {
@@ -73,8 +100,23 @@ function parseArgs(argv: string[]): Cli {
       const path = argv[++i];
       if (!path) throw new ConfigError('--checkpoint needs a file holding a checkpoint (GET /admin/audit/checkpoint)');
       cli.checkpointPath = path;
-    } else if (arg === 'serve' || arg === 'migrate' || arg === 'hash-key' || arg === 'verify-audit') cli.command = arg;
+    } else if (arg === '--full') cli.full = true;
+    else if (arg === '--before') cli.before = dateArg(argv[++i], '--before');
+    else if (arg === '--out') {
+      cli.out = argv[++i];
+      if (!cli.out) throw new ConfigError('--out needs a file path');
+    } else if (arg === '--key') {
+      cli.keyPath = argv[++i];
+      if (!cli.keyPath) throw new ConfigError('--key needs a JWKS or JWK file');
+    } else if (cli.command === 'audit' && !cli.audit && (arg === 'export' || arg === 'verify-archive' || arg === 'prune')) cli.audit = arg;
+    else if (cli.audit === 'verify-archive' && cli.file === undefined && !arg.startsWith('-')) cli.file = arg;
+    else if (arg === 'serve' || arg === 'migrate' || arg === 'hash-key' || arg === 'verify-audit' || arg === 'audit') cli.command = arg;
     else throw new ConfigError(`unknown argument '${arg}' (see --help)`);
+  }
+  if (cli.command === 'audit') {
+    if (!cli.audit) throw new ConfigError('audit needs export, verify-archive or prune (see --help)');
+    if (cli.audit === 'export' && (!cli.before || !cli.out)) throw new ConfigError('audit export needs --before DATE and --out FILE');
+    if (cli.audit === 'verify-archive' && (!cli.file || !cli.keyPath)) throw new ConfigError('audit verify-archive needs FILE and --key JWKS');
   }
   return cli;
 }
@@ -217,6 +259,10 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
       );
     }
   }
+  // The logs' monthly partitions are kept ahead of the clock: now, and daily by the sealer.
+  await keepPartitionsAhead(database.db, systemClock.now()).catch((error: unknown) =>
+    log.error("could not make the audit logs' monthly partitions; rows go to the default partition", { error: describeError(error) }),
+  );
   let draining = false;
   const metrics = createVaultMetrics({
     transactionsInFlight: database.transactionsInFlight,
@@ -290,6 +336,64 @@ async function serveCommand(configPath: string | undefined): Promise<void> {
   });
 }
 
+/** The public keys in a JWKS ({ keys: [...] }) or single-JWK file. */
+function readVerifiers(path: string): Verifier[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`--key: cannot read a JWKS or JWK from ${path}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const keys = (parsed as { keys?: unknown }).keys;
+  const list = (Array.isArray(keys) ? keys : [parsed]) as Array<Record<string, unknown>>;
+  const out: Verifier[] = [];
+  for (const k of list) {
+    try {
+      out.push(createVerifier(k));
+    } catch {}
+  }
+  if (out.length === 0) throw new ConfigError(`--key: ${path} holds no Ed25519 or P-256 public key`);
+  return out;
+}
+
+/** vsql-vault audit export | verify-archive | prune: the report goes to stdout as JSON; 0 done, 2 refused or invalid. */
+async function auditCommand(cli: Cli): Promise<number> {
+  const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  if (cli.audit === 'verify-archive') {
+    const lines = createInterface({ input: createReadStream(cli.file!), crlfDelay: Number.POSITIVE_INFINITY });
+    const result = await verifyArchive(lines, readVerifiers(cli.keyPath!));
+    print(result);
+    return result.status === 'valid' ? 0 : 2;
+  }
+  const config = loadConfig(cli.configPath ? { path: cli.configPath } : {});
+  const stderrLog = createLogger({ level: 'info', write: (line) => process.stderr.write(`${line}\n`) });
+  const signer = loadAuditSigner(config, loadReceiptSigner(config), stderrLog);
+  const database = await openDatabase(config.storage.database_url, { poolMax: 2, command: `audit ${cli.audit}` });
+  const ctx = {
+    db: database.db,
+    clock: systemClock,
+    logger: stderrLog,
+    signer,
+    retentionDays: config.audit.retention_days,
+    graceSeconds: config.audit.seal_grace_seconds,
+  };
+  try {
+    if (cli.audit === 'export') {
+      print(await exportAudit(ctx, { before: cli.before!, out: resolve(cli.out!) }));
+      return 0;
+    }
+    const result = await pruneAudit(ctx, cli.before ? { before: cli.before } : {});
+    print(result);
+    return result.refused.length > 0 ? 2 : 0;
+  } catch (error) {
+    if (!(error instanceof RetentionRefused)) throw error;
+    stderrLog.error(`refused: ${error.message}`);
+    return 2;
+  } finally {
+    await database.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   // Everything the vault creates (the embedded store's files, key files) is for its own user only.
   process.umask(0o077);
@@ -331,7 +435,10 @@ async function main(argv: string[]): Promise<void> {
         const checkpoint = cli.checkpointPath === undefined ? undefined : readFileSync(cli.checkpointPath, 'utf8').trim();
         const database = await openDatabase(config.storage.database_url, { poolMax: 2, command: 'verify-audit' });
         try {
-          const report = await verifyAuditTrail({ db: database.db, clock: systemClock, signer }, checkpoint === undefined ? {} : { checkpoint });
+          const report = await verifyAuditTrail(
+            { db: database.db, clock: systemClock, signer },
+            { full: cli.full ?? false, ...(checkpoint !== undefined && { checkpoint }) },
+          );
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           process.exitCode = report.status === 'intact' ? 0 : 2;
         } finally {
@@ -339,6 +446,9 @@ async function main(argv: string[]): Promise<void> {
         }
         return;
       }
+      case 'audit':
+        process.exitCode = await auditCommand(cli);
+        return;
       case 'serve':
         await serveCommand(cli.configPath);
         return;

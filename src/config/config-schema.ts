@@ -191,6 +191,13 @@ export const configSchema = z
         seal_interval_seconds: z.number().int().min(1).max(86_400).default(60),
         seal_grace_seconds: z.number().int().min(1).max(86_400).default(300),
         seal_max_rows: z.number().int().min(100).max(1_000_000).default(100_000),
+        /** PCI DSS 10.5.1 asks for twelve months of history: a month of the logs may be pruned (after it was archived) once it is this old. */
+        retention_days: z
+          .number()
+          .int()
+          .min(365, 'below 365 days is refused: PCI DSS 10.5.1 asks for at least twelve months of audit history')
+          .max(36_500)
+          .default(400),
         /** Ed25519 or P-256 PKCS#8 PEM that signs checkpoints and verification records (default: purge.signing_key_file, or on pglite:// a key file the vault creates beside its data directory). */
         signing_key_file: z.string().min(1).optional(),
         signing_key_id: z

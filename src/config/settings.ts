@@ -12,6 +12,7 @@ export function settingsFrom(config: Readonly<VaultConfig>, receiptSigner?: Sign
     sweepBatchSize: config.purge.batch_size,
     sweepConcurrency: config.purge.sweep_concurrency,
     seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows },
+    auditRetentionDays: config.audit.retention_days,
     ...(receiptSigner && { receiptSigner }),
     ...(auditSigner && { auditSigner }),
   };

@@ -18,6 +18,8 @@ export interface VaultSettings {
   sweepBatchSize: number;
   sweepConcurrency: number;
   seal: { graceSeconds: number; maxRows: number };
+  /** audit.retention_days: a month of the logs may leave the database (archived first) once it is this old. */
+  auditRetentionDays: number;
   /** Signs purge receipts when purge.signing_key_file is configured. */
   receiptSigner?: Signer;
   /** Signs audit checkpoints and verification records (audit.signing_key_file, or its defaults). */

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 /**
  * A key that signs evidence — purge receipts, audit checkpoints, verification records — as compact JWS
@@ -52,24 +52,41 @@ export function createSigner(privateKeyPem: string, kid?: string): Signer {
         alg === 'EdDSA' ? sign(null, Buffer.from(signingInput), key) : sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
       return `${signingInput}.${b64url(signature)}`;
     },
-    verify(jws, typ) {
-      const parts = jws.split('.');
-      if (parts.length !== 3) return undefined;
-      const [header, payload, signature] = parts as [string, string, string];
-      try {
-        const h = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: string; kid?: string; typ?: string };
-        if (h.alg !== alg || h.kid !== keyId || h.typ !== typ) return undefined;
-        const input = Buffer.from(`${header}.${payload}`);
-        const sig = Buffer.from(signature, 'base64url');
-        const ok = alg === 'EdDSA' ? verify(null, input, publicKey, sig) : verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig);
-        if (!ok) return undefined;
-        const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
-        return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    verify: (jws, typ) => verifyCompact(jws, typ, { alg, kid: keyId, publicKey }),
   };
+}
+
+/** Checks JWS signatures of one public key (a JWK as /.well-known/jwks.json serves it): what an offline verifier has. */
+export interface Verifier {
+  kid: string;
+  verify(jws: string, typ: string): Record<string, unknown> | undefined;
+}
+
+/** A verifier from a public JWK (Ed25519 "OKP" or P-256 "EC"). */
+export function createVerifier(jwk: Record<string, unknown>): Verifier {
+  const publicKey = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  const alg = jwk.kty === 'OKP' ? 'EdDSA' : jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : undefined;
+  if (!alg) throw new Error(`key must be Ed25519 or P-256 (got kty ${String(jwk.kty)})`);
+  const kid = typeof jwk.kid === 'string' ? jwk.kid : thumbprint(jwk as Record<string, string>);
+  return { kid, verify: (jws, typ) => verifyCompact(jws, typ, { alg, kid, publicKey }) };
+}
+
+function verifyCompact(jws: string, typ: string, key: { alg: 'EdDSA' | 'ES256'; kid: string; publicKey: KeyObject }): Record<string, unknown> | undefined {
+  const parts = jws.split('.');
+  if (parts.length !== 3) return undefined;
+  const [header, payload, signature] = parts as [string, string, string];
+  try {
+    const h = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: string; kid?: string; typ?: string };
+    if (h.alg !== key.alg || h.kid !== key.kid || h.typ !== typ) return undefined;
+    const input = Buffer.from(`${header}.${payload}`);
+    const sig = Buffer.from(signature, 'base64url');
+    const ok = key.alg === 'EdDSA' ? verify(null, input, key.publicKey, sig) : verify('sha256', input, { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+    if (!ok) return undefined;
+    const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+    return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key: a stable default key id. */

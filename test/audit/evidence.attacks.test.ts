@@ -23,8 +23,9 @@ describe('evidence nobody can quietly rewrite', () => {
     expect(res.status).toBe(200);
     return (await res.json()) as { checkpoint: string; logs: { log: string; seal_no: number; hash: string; rows: number }[] };
   };
-  const verify = async (jws?: string) => {
-    const res = await vault.request('GET', `/admin/audit/verify${jws ? `?checkpoint=${jws}` : ''}`, { as: 'auditor' });
+  const verify = async (jws?: string, full = false) => {
+    const query = [jws && `checkpoint=${jws}`, full && 'full=true'].filter(Boolean).join('&');
+    const res = await vault.request('GET', `/admin/audit/verify${query ? `?${query}` : ''}`, { as: 'auditor' });
     return { res, body: (await res.clone().json()) as Verification };
   };
   /** What a superuser can do: switch the append-only triggers off, cut the tail, switch them on again. */
@@ -74,17 +75,24 @@ describe('evidence nobody can quietly rewrite', () => {
     expect(rows).toMatchObject([{ operation: 'audit.verify', granted: false, status: 422 }]);
   });
 
-  it('tail truncation as a superuser: still "intact" on its own, "truncated" against a checkpoint taken before, naming the seal', async () => {
+  it('tail truncation as a superuser: "truncated" against the last signed verification or a checkpoint taken before, naming the seal', async () => {
     const before = await checkpoint();
     const intact = await verify(before.checkpoint);
     expect(intact.body.status).toBe('intact');
     expect(intact.body.checkpoint).toEqual({ issued_at: expect.any(String), status: 'extends' });
 
     const cut = await cutTheTail();
-    // Without a checkpoint the chain looks whole — and the answer says what it cannot prove.
+    // On its own, an (incremental) verification continues from the head the last signed one proved: gone.
     const alone = await verify();
-    expect(alone.body.status).toBe('intact');
-    expect(alone.body.proves).toContain('cannot show that the newest seals');
+    expect(alone.body.status).toBe('truncated');
+    expect(alone.body.logs.find((l) => l.log === 'access_log')).toMatchObject({
+      status: 'truncated',
+      first_failure: { seal_no: cut, problem: 'the seal the last signed verification ended at is gone or was replaced' },
+    });
+    // A full re-verification with neither sees a whole chain — and says what it cannot prove.
+    const full = await verify(undefined, true);
+    expect(full.body.status).toBe('intact');
+    expect(full.body.proves).toContain('cannot show that the newest seals');
     const against = await verify(before.checkpoint);
     expect(against.res.status).toBe(200);
     expect(against.body.status).toBe('truncated');
@@ -106,7 +114,7 @@ describe('evidence nobody can quietly rewrite', () => {
 
   it('a verification record inserted without the audit key is reported as forged, not believed', async () => {
     // A genuine, signed record first: the report believes it.
-    await verify();
+    await verify(undefined, true);
     const genuine = (await (await vault.request('GET', '/compliance/report', { as: 'auditor' })).json()) as {
       audit: { last_verification: { status: string; signed: boolean } };
     };

@@ -252,7 +252,18 @@ describe('GET /compliance/report', () => {
       entries_without_key_ref: 2, // c-exp, sh-old
       oldest_created_at_without_key_ref: iso(0),
     });
-    expect(body.audit).toEqual({ last_verification: null, seals: { access_log: null, purge_log: null } });
+    expect(body.audit).toEqual({
+      last_verification: null,
+      last_full_verification: null,
+      last_checkpoint_verification: null,
+      seals: { access_log: null, purge_log: null },
+      retention_days: 400,
+      oldest_row: body.audit.oldest_row,
+      archives: [],
+      pruned: [],
+    });
+    const [first] = await vault.db.query<{ at: Date }>('select created_at as at from vault.access_log order by id limit 1');
+    expect(body.audit.oldest_row.access_log).toBe(first ? new Date(first.at).toISOString() : null);
   });
 
   it('agrees with direct SQL counts and with what a sweep would purge', async () => {
@@ -408,8 +419,11 @@ describe('GET /compliance/report', () => {
     );
     const { body } = await report();
     // Rows inserted by hand carry no signature of the audit key: reported as forged, never believed.
-    expect(body.audit).toEqual({
+    expect(body.audit).toMatchObject({
       last_verification: { verified_at: iso(49), status: 'forged', rows_checked: 12345, signed: false },
+      // Nor do they count as the last full verification, or one against a checkpoint.
+      last_full_verification: null,
+      last_checkpoint_verification: null,
       seals: { access_log: { seal_no: 2, sealed_at: iso(49), last_id: 25 }, purge_log: null },
     });
   });

@@ -180,15 +180,29 @@ describe.skipIf(!dist || !inject('faultPostgres'))('failover to a synchronous st
     } finally {
       await sql.end();
     }
+    // Through the vault: a read may meet a pooled connection that has not yet learned its server is gone
+    // and answer 503 (failing closed, as it must); a client retries such a 503, and so does this check, a
+    // few times. Each retried read is printed with its problem, and a read that never succeeds fails.
     const base = v.current().base;
+    const retried: string[] = [];
+    const read = async (id: string) => {
+      for (let attempt = 0; ; attempt++) {
+        const a = await call(base, 'GET', `/vault/card/${id}`, { key: ADMIN_KEY });
+        if (a.status !== 503 || attempt === 3) return a;
+        retried.push(`${id}: ${a.text.slice(0, 200)}`);
+        await sleep(200);
+      }
+    };
     for (let i = 0; i < acked.length; i += 16) {
       const batch = acked.slice(i, i + 16);
-      const answers = await Promise.all(batch.map((r) => call(base, 'GET', `/vault/card/${r.id}`, { key: ADMIN_KEY })));
+      const answers = await Promise.all(batch.map((r) => read(r.id)));
       answers.forEach((a, j) => {
-        expect(a.status, batch[j]!.id).toBe(200);
+        expect(a.status, `${batch[j]!.id}: ${a.text.slice(0, 300)}\n${v.current().output().slice(-2000)}`).toBe(200);
         expect((JSON.parse(a.text) as { encrypted_value: string }).encrypted_value).toBe(batch[j]!.value);
       });
     }
+    if (retried.length > 0) console.log(`failover: ${retried.length} reads answered 503 once and were retried:\n${retried.join('\n')}`);
+    expect(retried.length).toBeLessThan(16);
 
     // Without a restart: the same process served before and after.
     const unknownDeaths = v.deaths.filter((d) => !isKnownDriverCrash(d));

@@ -17,7 +17,15 @@ describe('the documented production role', () => {
   };
 
   it('can only append to and read the evidence tables', async () => {
-    for (const table of ['vault.access_log', 'vault.purge_log', 'vault.purge_receipts', 'vault.audit_seals', 'vault.audit_verifications']) {
+    for (const table of [
+      'vault.access_log',
+      'vault.purge_log',
+      'vault.purge_receipts',
+      'vault.audit_seals',
+      'vault.audit_verifications',
+      'vault.audit_archives',
+      'vault.audit_prune_markers',
+    ]) {
       expect({ table, insert: await can(table, 'INSERT'), select: await can(table, 'SELECT') }).toEqual({ table, insert: true, select: true });
       for (const p of ['UPDATE', 'DELETE', 'TRUNCATE']) expect({ table, p, ok: await can(table, p) }).toEqual({ table, p, ok: false });
     }
@@ -30,5 +38,31 @@ describe('the documented production role', () => {
     expect(owner!.n).toBe(0);
     const [create] = await db.query<{ ok: boolean }>(`select has_schema_privilege('vsql_vault', 'vault', 'CREATE') as ok`);
     expect(create!.ok).toBe(false);
+  });
+
+  it("may make the logs' monthly partitions through the one function granted, and nothing else: no partition of its own, no direct access to one", async () => {
+    const [fn] = await db.query<{ ok: boolean }>(
+      `select has_function_privilege('vsql_vault', 'vault.ensure_log_partitions(timestamptz, timestamptz)', 'EXECUTE') as ok`,
+    );
+    expect(fn!.ok).toBe(true);
+    const [pub] = await db.query<{ ok: boolean }>(
+      `select has_function_privilege('public', 'vault.ensure_log_partitions(timestamptz, timestamptz)', 'EXECUTE') as ok`,
+    );
+    expect(pub!.ok).toBe(false);
+    const month = `y${new Date().toISOString().slice(0, 4)}m${new Date().toISOString().slice(5, 7)}`;
+    for (const p of ['SELECT', 'INSERT', 'DELETE', 'TRUNCATE']) expect(await can(`vault.access_log_${month}`, p)).toBe(false);
+    const [owner] = await db.query<{ owner: string }>(`select tableowner as owner from pg_tables where schemaname = 'vault' and tablename = $1`, [
+      `access_log_${month}`,
+    ]);
+    expect(owner!.owner).not.toBe('vsql_vault');
+    // As the serving role: the function makes a month; dropping one is refused.
+    await db.exec('set role vsql_vault');
+    try {
+      const [made] = await db.query<{ n: number }>(`select vault.ensure_log_partitions('2031-01-01Z', '2031-01-15Z') as n`);
+      expect(made!.n).toBe(2);
+      await expect(db.exec('drop table vault.access_log_y2031m01')).rejects.toThrow(/owner|permission/);
+    } finally {
+      await db.exec('reset role');
+    }
   });
 });

@@ -53,3 +53,54 @@ export function extendsCheckpoint(chain: ReadonlyMap<number, string>, entry: Che
   const replaced = head !== undefined && head !== entry.hash ? [entry.seal_no] : [];
   return missing.length === 0 && replaced.length === 0 ? { status: 'extends' } : { status: 'truncated', missing_seals: missing, replaced_seals: replaced };
 }
+
+/** A row's digest inside a seal: the first 16 bytes of SHA-256 over its serialization (the SQL computes the same). */
+export function rowDigest(serialized: string): Buffer {
+  return createHash('sha256').update(serialized, 'utf8').digest().subarray(0, DIGEST_BYTES);
+}
+
+/** Half-open id ranges [lo, hi) of an int8multirange's text form ("{[1,101),[105,106)}"), in order. */
+export function parseMultirange(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const m of text.matchAll(/\[(-?\d+),(-?\d+)\)/g)) out.push([Number(m[1]), Number(m[2])]);
+  return out;
+}
+
+/** The int8multirange text PostgreSQL prints for a set of ids (sorted ascending, no repeats). */
+export function multirangeOf(ids: readonly number[]): string {
+  const parts: string[] = [];
+  let lo: number | undefined;
+  let prev = 0;
+  for (const id of ids) {
+    if (lo === undefined) lo = id;
+    else if (id !== prev + 1) {
+      parts.push(`[${lo},${prev + 1})`);
+      lo = id;
+    }
+    prev = id;
+  }
+  if (lo !== undefined) parts.push(`[${lo},${prev + 1})`);
+  return `{${parts.join(',')}}`;
+}
+
+/** Position of each id of a multirange, in id order: where its digest sits in a seal's digest string. */
+export function positionsOf(covered: string): Map<number, number> {
+  const at = new Map<number, number>();
+  let k = 0;
+  for (const [lo, hi] of parseMultirange(covered)) for (let id = lo; id < hi; id++) at.set(id, k++);
+  return at;
+}
+
+/** Whether an id lies in a multirange. */
+export function inRanges(ranges: ReadonlyArray<[number, number]>, id: number): boolean {
+  let a = 0;
+  let b = ranges.length - 1;
+  while (a <= b) {
+    const m = (a + b) >> 1;
+    const [lo, hi] = ranges[m]!;
+    if (id < lo) b = m - 1;
+    else if (id >= hi) a = m + 1;
+    else return true;
+  }
+  return false;
+}

@@ -29,6 +29,11 @@ function closedRange(upto: string | null): SQL {
   return sql`int8multirange(int8range(1, least(${upto}::bigint, last_id), '[]'))`;
 }
 
+/** The column a log is partitioned by (monthly). */
+export const TIME_COLUMN: Record<SealedLog, string> = { access_log: 'created_at', purge_log: 'purged_at' };
+
+export const ROW_SERIALIZATION = ROW_JSON;
+
 export const genesisHash = (log: SealedLog) => `genesis:${log}`;
 
 export interface SealResult {
@@ -46,8 +51,13 @@ export interface SealResult {
  * is older than `graceSeconds` are closed: a row appearing there later is reported by the verifier.
  * Returns null when there was nothing to seal.
  */
-export async function sealLog(tx: Db, log: SealedLog, options: { graceSeconds: number; maxRows: number }): Promise<SealResult | null> {
+/** Takes the chain lock of a log for this transaction: sealers and prunes of that log take turns. */
+export async function lockLogChain(tx: Db, log: SealedLog): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK_CLASS}::int, ${LOCK_KEY[log]}::int)`);
+}
+
+export async function sealLog(tx: Db, log: SealedLog, options: { graceSeconds: number; maxRows: number }): Promise<SealResult | null> {
+  await lockLogChain(tx, log);
   await tx.execute(sql`set local timezone = 'UTC'`);
   const [prev] = await queryRows<{ seal_no: number; hash: string; covered_total: string; next_id: string }>(
     tx,
@@ -106,42 +116,63 @@ export interface StoredSeal {
   hash: string;
 }
 
-export async function listSeals(tx: Db, log: SealedLog): Promise<StoredSeal[]> {
+/** The seals of a log after seal number `after`, with their digests, in order. */
+export async function listSeals(tx: Db, log: SealedLog, after = 0): Promise<StoredSeal[]> {
   return queryRows<StoredSeal>(
     tx,
     sql`select seal_no, sealed_at, row_count, first_id::text, last_id::text, covered::text as covered, covered_total::text as covered_total,
                digests, prev_hash, hash
+          from vault.audit_seals where log = ${log}::text and seal_no > ${after}::int order by seal_no`,
+  );
+}
+
+export interface SealHead {
+  seal_no: number;
+  last_id: string | null;
+  prev_hash: string;
+  hash: string;
+  covered_total: string;
+}
+
+/** Every seal of a log without its digests: the chain alone, cheap at any length of history. */
+export async function listSealHeads(tx: Db, log: SealedLog): Promise<SealHead[]> {
+  return queryRows<SealHead>(
+    tx,
+    sql`select seal_no, last_id::text, prev_hash, hash, covered_total::text as covered_total
           from vault.audit_seals where log = ${log}::text order by seal_no`,
   );
 }
 
-/** Recomputes, as the rows are now, the digests of the rows a seal covers: concatenated in id order, and counted. */
-export async function recomputeDigests(tx: Db, log: SealedLog, covered: string): Promise<{ count: number; digests: Buffer }> {
+/**
+ * Recomputes, as the rows are now, the digests of the rows a seal covers (less `minus`, the ids a prune
+ * removed): concatenated in id order, and counted.
+ */
+export async function recomputeDigests(tx: Db, log: SealedLog, covered: string, minus = '{}'): Promise<{ count: number; digests: Buffer }> {
   await tx.execute(sql`set local timezone = 'UTC'`);
   const [row] = await queryRows<{ n: number; digests: Buffer | Uint8Array | null }>(
     tx,
     sql`select count(*)::int as n, string_agg(d, ''::bytea order by id) as digests from (
           select l.id, ${digestOf(log)} as d
-            from unnest(${covered}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
+            from unnest(${covered}::int8multirange - ${minus}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
         ) x`,
   );
   return { count: row?.n ?? 0, digests: row?.digests ? Buffer.from(row.digests) : Buffer.alloc(0) };
 }
 
 /** The ids present now among those a seal covers, in order (only fetched to name a row once a seal fails). */
-export async function presentIds(tx: Db, log: SealedLog, covered: string): Promise<string[]> {
+export async function presentIds(tx: Db, log: SealedLog, covered: string, minus = '{}'): Promise<string[]> {
   const rows = await queryRows<{ id: string }>(
     tx,
-    sql`select l.id::text as id from unnest(${covered}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r) order by l.id`,
+    sql`select l.id::text as id from unnest(${covered}::int8multirange - ${minus}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r) order by l.id`,
   );
   return rows.map((r) => r.id);
 }
 
 /** Ids the seals cover, expanded (for naming a deleted row). */
-export async function expandIds(tx: Db, covered: string): Promise<string[]> {
+export async function expandIds(tx: Db, covered: string, minus = '{}'): Promise<string[]> {
   const rows = await queryRows<{ id: string }>(
     tx,
-    sql`select g::text as id from unnest(${covered}::int8multirange) r, generate_series(lower(r), upper(r) - 1) g order by g`,
+    sql`select g::text as id from unnest(${covered}::int8multirange - ${minus}::int8multirange) r, generate_series(lower(r), upper(r) - 1) g order by g`,
   );
   return rows.map((r) => r.id);
 }
@@ -196,11 +227,16 @@ export interface StoredVerification {
 }
 
 export async function lastVerification(tx: Db): Promise<StoredVerification | undefined> {
-  const [row] = await queryRows<StoredVerification>(
+  return (await recentVerifications(tx, 1))[0];
+}
+
+/** The newest verification records, newest first. */
+export async function recentVerifications(tx: Db, limit: number, where: 'any' | 'intact' = 'any'): Promise<StoredVerification[]> {
+  return queryRows<StoredVerification>(
     tx,
-    sql`select verified_at, status, rows_checked::text, report, jws from vault.audit_verifications order by id desc limit 1`,
+    sql`select verified_at, status, rows_checked::text, report, jws from vault.audit_verifications
+         where ${where === 'intact' ? sql`status = 'intact'` : sql`true`} order by id desc limit ${limit}::int`,
   );
-  return row;
 }
 
 /** The newest seal of a log and the rows all its seals cover: what a checkpoint attests. */

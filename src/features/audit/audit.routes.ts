@@ -13,6 +13,8 @@ const verifyQuerySchema = z
       .max(16_384)
       .regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'a compact JWS')
       .optional(),
+    /** Re-read every sealed row, not only those sealed since the last signed verification. */
+    full: z.enum(['true', 'false']).optional(),
   })
   .strict();
 
@@ -56,12 +58,19 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       method: 'GET',
       path: '/admin/audit/verify',
       access: EVIDENCE,
-      summary: 'Recompute the audit seals; says where the trail breaks, and whether it still extends a signed checkpoint',
+      summary:
+        'Recompute the audit seals made since the last signed verification (?full=true: all of them); says where the trail breaks, and whether it still extends a signed checkpoint',
       query: verifyQuerySchema,
       responses: { 200: 'verification report', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 422: 'the checkpoint was not signed by this vault' },
       example: { path: '/admin/audit/verify' },
       run: async (c, { query }) =>
-        c.json(await requestVerification({ ctx: operationContext(c, deps), ...(query.checkpoint !== undefined && { checkpoint: query.checkpoint }) })),
+        c.json(
+          await requestVerification({
+            ctx: operationContext(c, deps),
+            full: query.full === 'true',
+            ...(query.checkpoint !== undefined && { checkpoint: query.checkpoint }),
+          }),
+        ),
     }),
     defineOperation({
       name: 'audit.checkpoint',

@@ -2,7 +2,10 @@ import {
   countPending,
   expandIds,
   genesisHash,
+  listSealHeads,
   listSeals,
+  recentVerifications,
+  type StoredSeal,
   presentIds,
   recomputeDigests,
   recordVerification,
@@ -27,6 +30,9 @@ import {
   extendsCheckpoint,
   firstDifferentDigest,
   firstMissing,
+  inRanges,
+  parseMultirange,
+  positionsOf,
   VERIFICATION_TYP,
   type CheckpointEntry,
   type ExtendsVerdict,
@@ -35,6 +41,8 @@ import type { Clock } from '../../kernel/clock';
 import { recordOnly } from '../../kernel/executor';
 import type { OperationContext } from '../../kernel/context';
 import type { Actor } from '../../kernel/principal';
+import { listMarkers } from './audit-retention.repository';
+import { MARKER_TYP } from './audit-archive';
 
 export interface SealSettings {
   graceSeconds: number;
@@ -71,10 +79,15 @@ export type TrailStatus = 'intact' | 'tampered' | 'truncated';
 export interface LogVerification {
   log: SealedLog;
   status: TrailStatus;
+  /** The seal this run started after: 0 for a full verification, else where the last signed verification ended. */
+  from_seal_no: number;
   seals_checked: number;
   rows_checked: number;
+  /** Seals whose rows left with an archived, pruned month (their place in the chain is kept by signed markers). */
+  seals_pruned: number;
   last_sealed_id: number | null;
   last_seal_at: string | null;
+  head_seal_no: number | null;
   head_hash: string | null;
   pending_rows: number;
   first_failure: { seal_no?: number; row_id?: number; problem: string } | null;
@@ -85,6 +98,10 @@ export interface LogVerification {
 export interface AuditVerification {
   status: TrailStatus;
   verified_at: string;
+  /** `incremental`: only seals after the last signed verification were re-read; `full`: all of them. */
+  mode: 'full' | 'incremental';
+  /** The signed verification an incremental run continued from. */
+  since: { verified_at: string } | null;
   /** What this answer can and cannot prove, in words. */
   proves: string;
   checkpoint: { issued_at: string; status: 'extends' | 'truncated' } | null;
@@ -95,65 +112,157 @@ const PROVES_WITHOUT_CHECKPOINT =
   'Every sealed row is unchanged and the chain of seals is unbroken from the first seal to the newest one present. Without a checkpoint kept outside the database this cannot show that the newest seals, or rows not yet sealed, were not removed: pass ?checkpoint=<jws> from GET /admin/audit/checkpoint.';
 const PROVES_WITH_CHECKPOINT =
   'Every sealed row is unchanged, the chain of seals is unbroken, and the chain still holds the head the signed checkpoint attests: nothing sealed before it was removed. Rows sealed or written after the checkpoint are proven only as far as the chain itself.';
+const PROVES_INCREMENTAL =
+  ' Incremental: the rows sealed before the last signed verification were proven by it and were not re-read now, only that its chain head is still in place; ?full=true (verify-audit --full) re-reads every row.';
+const PROVES_PRUNED =
+  ' Months pruned after they were archived are accounted for by signed prune markers; their rows are proven by the archive file (vsql-vault audit verify-archive).';
 
-async function verifyLog(db: Db, log: SealedLog): Promise<{ out: LogVerification; chain: Map<number, string> }> {
-  const seals = await listSeals(db, log);
-  const chain = new Map(seals.map((s) => [s.seal_no, s.hash]));
-  return { out: await judgeLog(db, log, seals), chain };
+/** Where the chain of one log was cut by prunes: the removed seals (number → hashes) and the removed ids. */
+interface PrunedHistory {
+  seals: Map<number, { prev_hash: string; hash: string }>;
+  ids: string;
+  ranges: Array<[number, number]>;
+  forged: string | undefined;
 }
 
-async function judgeLog(db: Db, log: SealedLog, seals: Awaited<ReturnType<typeof listSeals>>): Promise<LogVerification> {
+async function prunedHistory(db: Db, log: SealedLog, signer: Signer | undefined): Promise<PrunedHistory> {
+  const seals = new Map<number, { prev_hash: string; hash: string }>();
+  const ranges: Array<[number, number]> = [];
+  let forged: string | undefined;
+  for (const m of await listMarkers(db, log)) {
+    const payload = signer?.verify(m.jws, MARKER_TYP);
+    const matches =
+      payload !== undefined &&
+      payload.log === log &&
+      payload.partition === m.partition &&
+      payload.rows === Number(m.row_count) &&
+      payload.ids === m.ids &&
+      payload.archive_sha256 === m.archive_sha256 &&
+      payload.seals === m.seals;
+    if (!matches) {
+      forged ??= m.partition;
+      continue;
+    }
+    for (const [no, prev, hash] of JSON.parse(m.seals) as Array<[number, string, string]>) seals.set(no, { prev_hash: prev, hash });
+    ranges.push(...parseMultirange(m.ids));
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  return { seals, ids: `{${ranges.map(([lo, hi]) => `[${lo},${hi})`).join(',')}}`, ranges, forged };
+}
+
+/** Where an incremental run starts for one log: the seal the last signed intact verification ended at. */
+type Base = { seal_no: number; hash: string } | undefined;
+
+async function judgeLog(db: Db, log: SealedLog, pruned: PrunedHistory, base: Base): Promise<{ out: LogVerification; chain: Map<number, string> }> {
   const out: LogVerification = {
     log,
     status: 'intact',
+    from_seal_no: 0,
     seals_checked: 0,
     rows_checked: 0,
+    seals_pruned: 0,
     last_sealed_id: null,
     last_seal_at: null,
+    head_seal_no: null,
     head_hash: null,
     pending_rows: 0,
     first_failure: null,
   };
-  const fail = (failure: NonNullable<LogVerification['first_failure']>) => {
-    out.status = 'tampered';
-    out.first_failure = failure;
-    return out;
+  const heads = await listSealHeads(db, log);
+  const chain = new Map<number, string>();
+  for (const [no, s] of pruned.seals) chain.set(no, s.hash);
+  for (const h of heads) chain.set(h.seal_no, h.hash);
+  const done = (failure?: NonNullable<LogVerification['first_failure']>) => {
+    if (failure) {
+      out.status = 'tampered';
+      out.first_failure = failure;
+    }
+    return { out, chain };
   };
-  let prevHash = genesisHash(log);
-  let prevLast: number | null = null;
-  for (const [i, seal] of seals.entries()) {
+  if (pruned.forged !== undefined)
+    return done({ problem: `prune marker for ${pruned.forged} is not signed by the audit key: rows removed without a verifiable archive` });
+
+  // An incremental run continues from a head the last signed verification proved, if it is still there.
+  const start = base !== undefined && chain.get(base.seal_no) === base.hash ? base : undefined;
+  if (base !== undefined && !start) {
+    out.status = 'truncated';
+    out.first_failure = { seal_no: base.seal_no, problem: 'the seal the last signed verification ended at is gone or was replaced' };
+  }
+  out.from_seal_no = start?.seal_no ?? 0;
+  const byNo = new Map(heads.map((h) => [h.seal_no, h]));
+  const full = new Map((await listSeals(db, log, out.from_seal_no)).map((s) => [s.seal_no, s]));
+  const newest = Math.max(0, ...chain.keys());
+  let prevHash = start?.hash ?? genesisHash(log);
+  const startLast = start ? byNo.get(start.seal_no)?.last_id : null;
+  let prevLast: number | null = startLast ? Number(startLast) : null;
+  out.seals_pruned = [...pruned.seals.keys()].filter((n) => n > out.from_seal_no).length;
+  for (let n = out.from_seal_no + 1; n <= newest; n++) {
+    const seal = full.get(n);
+    if (!seal) {
+      const gone = pruned.seals.get(n);
+      if (!gone) return done({ seal_no: n, problem: 'seal missing from the chain' });
+      if (gone.prev_hash !== prevHash) return done({ seal_no: n, problem: 'pruned seal does not chain to the previous seal' });
+      prevHash = gone.hash;
+      continue;
+    }
     const digests = Buffer.from(seal.digests);
-    if (seal.seal_no !== i + 1) return fail({ seal_no: i + 1, problem: 'seal missing from the chain' });
     const last = seal.last_id === null ? null : Number(seal.last_id);
-    if (last !== null && prevLast !== null && last <= prevLast) return fail({ seal_no: seal.seal_no, problem: 'covered row ids go backwards or repeat' });
+    if (last !== null && prevLast !== null && last <= prevLast) return done({ seal_no: n, problem: 'covered row ids go backwards or repeat' });
     if (last !== null) prevLast = last;
-    if (seal.prev_hash !== prevHash) return fail({ seal_no: seal.seal_no, problem: 'seal does not chain to the previous seal' });
+    if (seal.prev_hash !== prevHash) return done({ seal_no: n, problem: 'seal does not chain to the previous seal' });
     if (digests.length !== seal.row_count * DIGEST_BYTES || chainHash(seal.prev_hash, digests) !== seal.hash) {
-      return fail({ seal_no: seal.seal_no, problem: 'seal was altered: its hash does not match its contents' });
+      return done({ seal_no: n, problem: 'seal was altered: its hash does not match its contents' });
     }
-    const now = await withTransaction(db, (tx) => recomputeDigests(tx, log, seal.covered));
-    if (!now.digests.equals(digests)) {
-      const expected = await expandIds(db, seal.covered);
-      const present = await presentIds(db, log, seal.covered);
-      const missing = firstMissing(expected, present);
-      if (missing !== undefined) return fail({ seal_no: seal.seal_no, row_id: Number(missing), problem: 'sealed row was deleted' });
-      const k = firstDifferentDigest(digests, now.digests);
-      return fail({ seal_no: seal.seal_no, row_id: Number(present[k]), problem: 'sealed row was changed' });
-    }
+    const failure = await checkSealRows(db, log, seal, digests, pruned);
+    if (failure) return done(failure);
     out.seals_checked++;
     out.rows_checked += seal.row_count;
-    out.last_sealed_id = seal.last_id === null ? null : Number(seal.last_id);
+    out.last_sealed_id = last;
     out.last_seal_at = new Date(seal.sealed_at).toISOString();
-    out.head_hash = seal.hash;
     prevHash = seal.hash;
   }
-  const last = seals[seals.length - 1];
-  if (last) {
-    const intruders = await rowsInClosedGaps(db, log, last.covered_total, await unionOfCovered(db, log));
-    if (intruders[0]) return fail({ row_id: Number(intruders[0]), problem: 'row written into a range the chain had already closed' });
+  const lastHead = heads[heads.length - 1];
+  out.head_seal_no = newest === 0 ? null : newest;
+  out.head_hash = newest === 0 ? null : (chain.get(newest) ?? null);
+  if (out.last_sealed_id === null && lastHead?.last_id) out.last_sealed_id = Number(lastHead.last_id);
+  if (lastHead) {
+    const intruders = await rowsInClosedGaps(db, log, lastHead.covered_total, await unionOfCovered(db, log));
+    if (intruders[0]) return done({ row_id: Number(intruders[0]), problem: 'row written into a range the chain had already closed' });
   }
-  out.pending_rows = await countPending(db, log, last?.covered_total ?? '{}');
-  return out;
+  out.pending_rows = await countPending(db, log, lastHead?.covered_total ?? '{}');
+  return done();
+}
+
+/**
+ * The rows of one seal, as they are now, against its digests. Rows a prune removed (a month archived and
+ * dropped) are not looked for; the others must all be there, unchanged, at their places.
+ */
+async function checkSealRows(
+  db: Db,
+  log: SealedLog,
+  seal: StoredSeal,
+  digests: Buffer,
+  pruned: PrunedHistory,
+): Promise<NonNullable<LogVerification['first_failure']> | undefined> {
+  const straddles = pruned.ranges.length > 0 && parseMultirange(seal.covered).some(([lo, hi]) => pruned.ranges.some(([a, b]) => a < hi && lo < b));
+  const minus = straddles ? pruned.ids : '{}';
+  const now = await withTransaction(db, (tx) => recomputeDigests(tx, log, seal.covered, minus));
+  let expected = digests;
+  if (straddles) {
+    const positions = positionsOf(seal.covered);
+    const parts: Buffer[] = [];
+    for (const [id, k] of positions) if (!inRanges(pruned.ranges, id)) parts.push(digests.subarray(k * DIGEST_BYTES, (k + 1) * DIGEST_BYTES));
+    expected = Buffer.concat(parts);
+  }
+  if (!now.digests.equals(expected)) {
+    const wanted = await expandIds(db, seal.covered, minus);
+    const present = await presentIds(db, log, seal.covered, minus);
+    const missing = firstMissing(wanted, present);
+    if (missing !== undefined) return { seal_no: seal.seal_no, row_id: Number(missing), problem: 'sealed row was deleted' };
+    const k = firstDifferentDigest(expected, now.digests);
+    return { seal_no: seal.seal_no, row_id: Number(present[k]), problem: 'sealed row was changed' };
+  }
+  return undefined;
 }
 
 /** A checkpoint's entries, when this vault's audit key signed it; else the request is refused (422). */
@@ -169,25 +278,51 @@ function readCheckpoint(signer: Signer | undefined, jws: string): { issuedAt: st
 }
 
 /**
- * Recomputes the whole trail; says where it breaks. With a checkpoint (a JWS from GET
- * /admin/audit/checkpoint, kept elsewhere) it also proves the chain still holds that head, and answers
- * `truncated`, naming the missing or replaced seals, when it does not. The result is recorded, signed with
- * the audit key, so the compliance report can cite it and a row inserted by anyone else is caught.
+ * The newest verification record whose signature checks and that found the trail intact: an incremental
+ * run re-reads only what was sealed after the heads it proved. Unsigned, forged or older-format records
+ * are passed over (a forged one can make a run full, never shorter).
+ */
+async function lastProvenHeads(
+  db: Db,
+  signer: Signer | undefined,
+): Promise<{ verifiedAt: string; heads: Map<string, { seal_no: number; hash: string }> } | undefined> {
+  if (!signer) return undefined;
+  for (const stored of await recentVerifications(db, 20, 'intact')) {
+    const believed = believeVerification(stored, signer);
+    if (believed.status !== 'intact') continue;
+    const report = JSON.parse(stored.report) as Partial<AuditVerification>;
+    const heads = new Map<string, { seal_no: number; hash: string }>();
+    for (const l of report.logs ?? [])
+      if (typeof l.head_seal_no === 'number' && typeof l.head_hash === 'string') heads.set(l.log, { seal_no: l.head_seal_no, hash: l.head_hash });
+    return { verifiedAt: believed.verified_at, heads };
+  }
+  return undefined;
+}
+
+/**
+ * Verifies the trail and says where it breaks. By default incrementally: from the heads the last signed
+ * intact verification proved, re-reading only the seals made since (`full` re-reads everything). With a
+ * checkpoint (a JWS from GET /admin/audit/checkpoint, kept elsewhere) it also proves the chain still holds
+ * that head, and answers `truncated`, naming the missing or replaced seals, when it does not. The result
+ * is recorded, signed with the audit key, so the compliance report can cite it and a forged row is caught.
  */
 export async function verifyAuditTrail(
   ctx: { db: Db; clock: Clock; signer?: Signer | undefined },
-  options: { checkpoint?: string } = {},
+  options: { checkpoint?: string; full?: boolean } = {},
 ): Promise<AuditVerification> {
-  return verifyAgainst(ctx, options.checkpoint === undefined ? undefined : readCheckpoint(ctx.signer, options.checkpoint));
+  return verifyAgainst(ctx, options.checkpoint === undefined ? undefined : readCheckpoint(ctx.signer, options.checkpoint), options.full ?? false);
 }
 
 async function verifyAgainst(
   ctx: { db: Db; clock: Clock; signer?: Signer | undefined },
   checkpoint: ReturnType<typeof readCheckpoint> | undefined,
+  full: boolean,
 ): Promise<AuditVerification> {
+  const since = full ? undefined : await lastProvenHeads(ctx.db, ctx.signer);
   const logs: LogVerification[] = [];
   for (const log of SEALED_LOGS) {
-    const { out, chain } = await verifyLog(ctx.db, log);
+    const pruned = await prunedHistory(ctx.db, log, ctx.signer);
+    const { out, chain } = await judgeLog(ctx.db, log, pruned, since?.heads.get(log));
     const entry = checkpoint?.entries.find((e) => e.log === log);
     if (entry) {
       out.checkpoint = { ...extendsCheckpoint(chain, entry), seal_no: entry.seal_no };
@@ -196,10 +331,16 @@ async function verifyAgainst(
     logs.push(out);
   }
   const status: TrailStatus = logs.some((l) => l.status === 'tampered') ? 'tampered' : logs.some((l) => l.status === 'truncated') ? 'truncated' : 'intact';
+  const incremental = logs.some((l) => l.from_seal_no > 0);
   const result: AuditVerification = {
     status,
     verified_at: ctx.clock.now().toISOString(),
-    proves: checkpoint ? PROVES_WITH_CHECKPOINT : PROVES_WITHOUT_CHECKPOINT,
+    mode: incremental ? 'incremental' : 'full',
+    since: incremental && since ? { verified_at: since.verifiedAt } : null,
+    proves:
+      (checkpoint ? PROVES_WITH_CHECKPOINT : PROVES_WITHOUT_CHECKPOINT) +
+      (incremental ? PROVES_INCREMENTAL : '') +
+      (logs.some((l) => l.seals_pruned > 0) ? PROVES_PRUNED : ''),
     checkpoint: checkpoint
       ? { issued_at: checkpoint.issuedAt, status: logs.some((l) => l.checkpoint?.status === 'truncated') ? 'truncated' : 'extends' }
       : null,
@@ -237,6 +378,31 @@ export function believeVerification(stored: StoredVerification, signer: Signer |
   return matches ? { ...base, status: stored.status as TrailStatus, signed: true } : { ...base, status: 'forged' as const, signed: false };
 }
 
+export type BelievedVerification = ReturnType<typeof believeVerification> & {
+  mode?: 'full' | 'incremental';
+  checkpoint?: { issued_at: string; status: string } | null;
+};
+
+/**
+ * What the newest verification records may be believed to say, for the compliance report: the newest one,
+ * the newest full one and the newest made against a checkpoint (mode and checkpoint are read from a
+ * record's report only when its signature, which covers the report's SHA-256, checks).
+ */
+export async function trailEvidence(db: Db, signer: Signer | undefined) {
+  const records = await recentVerifications(db, 100);
+  const believed: BelievedVerification[] = records.map((stored) => {
+    const b = believeVerification(stored, signer);
+    if (!b.signed) return b;
+    const report = JSON.parse(stored.report) as Partial<AuditVerification>;
+    return { ...b, mode: report.mode ?? 'full', checkpoint: report.checkpoint ?? null };
+  });
+  return {
+    last: believed[0],
+    lastFull: believed.find((b) => b.signed && b.mode === 'full'),
+    lastAgainstCheckpoint: believed.find((b) => b.signed && b.checkpoint),
+  };
+}
+
 /** A signed checkpoint of both logs' chain heads now: what an operator keeps outside the database. */
 export async function issueCheckpoint(ctx: { db: Db; clock: Clock; signer: Signer }): Promise<{ jws: string; logs: CheckpointEntry[] }> {
   const logs: CheckpointEntry[] = [];
@@ -257,11 +423,19 @@ export async function issueCheckpoint(ctx: { db: Db; clock: Clock; signer: Signe
 }
 
 /** GET /admin/audit/verify (admin, auditor). The access-log row of this read is written first. */
-export async function requestVerification({ ctx, checkpoint }: { ctx: OperationContext; checkpoint?: string }): Promise<AuditVerification> {
+export async function requestVerification({
+  ctx,
+  checkpoint,
+  full,
+}: {
+  ctx: OperationContext;
+  checkpoint?: string;
+  full?: boolean;
+}): Promise<AuditVerification> {
   // A checkpoint this vault did not sign is refused (and audited) before anything is recorded or recomputed.
   const attested = checkpoint === undefined ? undefined : readCheckpoint(ctx.settings.auditSigner, checkpoint);
   await recordOnly(ctx, { operation: 'audit.verify' }, attested === undefined ? undefined : 'against a checkpoint');
-  return verifyAgainst({ db: ctx.db, clock: ctx.clock, signer: ctx.settings.auditSigner }, attested);
+  return verifyAgainst({ db: ctx.db, clock: ctx.clock, signer: ctx.settings.auditSigner }, attested, full ?? false);
 }
 
 /** GET /admin/audit/checkpoint (admin, auditor): the chain heads now, signed. */

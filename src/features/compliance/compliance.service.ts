@@ -1,5 +1,5 @@
-import { lastVerification } from '../audit/audit-seal.repository';
-import { believeVerification } from '../audit/audit.service';
+import { trailEvidence, type BelievedVerification } from '../audit/audit.service';
+import { retentionEvidence } from '../audit/audit-retention.service';
 import {
   aggregateAccesses,
   aggregateEntries,
@@ -96,9 +96,12 @@ export interface ComplianceReport {
   };
   audit: {
     /** `forged`: the newest record's signature does not check; `unsigned`: this vault has no audit key. */
-    last_verification: { verified_at: string; status: string; rows_checked: number; signed: boolean } | null;
+    last_verification: BelievedVerification | null;
+    /** The newest signed verification that re-read every row (?full=true), and the newest against a checkpoint. */
+    last_full_verification: BelievedVerification | null;
+    last_checkpoint_verification: BelievedVerification | null;
     seals: Record<string, { seal_no: number; sealed_at: string; last_id: number | null } | null>;
-  };
+  } & RetentionEvidence;
 }
 
 /** Denied rows whose reason column is empty are listed under this key. */
@@ -152,15 +155,15 @@ export async function buildComplianceReport({ ctx, windowDays }: { ctx: Operatio
       purges: await aggregatePurges(tx, logRange),
       accesses: await aggregateAccesses(tx, logRange),
       sweep: await lastFinishedSweepRun(tx),
-      verification: believed(await lastVerification(tx), ctx.settings.auditSigner),
+      trail: await trailEvidence(tx, ctx.settings.auditSigner),
+      retention: await retentionEvidence(tx, ctx.settings.auditSigner, ctx.settings.auditRetentionDays),
       seals: await latestSeals(tx),
     };
     return { result: assembleReport(data), status: 200, reason: `window ${windowDays} days` };
   });
 }
 
-const believed = (stored: Awaited<ReturnType<typeof lastVerification>>, signer: OperationContext['settings']['auditSigner']) =>
-  stored ? believeVerification(stored, signer) : undefined;
+type RetentionEvidence = Awaited<ReturnType<typeof retentionEvidence>>;
 
 /** What the report is computed from, all read in one snapshot. */
 export interface ReportData {
@@ -173,14 +176,15 @@ export interface ReportData {
   purges: PurgeCounts[];
   accesses: AccessCounts[];
   sweep: SweepRunRow | undefined;
-  /** The newest verification record as it may be believed (its signature checked), or none. */
-  verification: ReturnType<typeof believeVerification> | undefined;
+  /** The newest verification records as they may be believed (their signatures checked). */
+  trail: Awaited<ReturnType<typeof trailEvidence>>;
+  retention: RetentionEvidence;
   seals: LatestSeal[];
 }
 
 /** Pure: turns the snapshot's aggregates into the report (sums, policy texts, proof verdict, ordering). */
 export function assembleReport(data: ReportData): ComplianceReport {
-  const { now, windowDays, windowSince, policies, entries, purges, accesses, sweep, verification, seals } = data;
+  const { now, windowDays, windowSince, policies, entries, purges, accesses, sweep, trail, retention, seals } = data;
   const byPurpose = new Map<string, PurposeReport>();
   const purposeOf = (name: string) => byPurpose.get(name) ?? byPurpose.set(name, emptyPurpose()).get(name)!;
   const summary: ComplianceReport['summary'] = {
@@ -293,8 +297,11 @@ export function assembleReport(data: ReportData): ComplianceReport {
     },
     audit: {
       // Believed only when the audit key's signature over the record checks; else reported as forged.
-      last_verification: verification ?? null,
+      last_verification: trail.last ?? null,
+      last_full_verification: trail.lastFull ?? null,
+      last_checkpoint_verification: trail.lastAgainstCheckpoint ?? null,
       seals: sealView,
+      ...retention,
     },
   };
 }

@@ -53,3 +53,38 @@ export const auditVerifications = vaultSchema.table('audit_verifications', {
 });
 
 export type AuditSealRow = typeof auditSeals.$inferSelect;
+
+/**
+ * One archive of a month of a sealed log, written by `vsql-vault audit export`: the file's SHA-256 and
+ * what it holds. `jws` is the audit key's signature over the record, so a row nobody with the key wrote is
+ * reported as forged and can never license a prune.
+ */
+export const auditArchives = vaultSchema.table('audit_archives', {
+  id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+  log: text().notNull(),
+  partition: text().notNull(),
+  fromTime: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+  toTime: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+  rowCount: bigint({ mode: 'number' }).notNull(),
+  ids: int8multirange().notNull(),
+  sha256: text().notNull(),
+  jws: text().notNull(),
+});
+
+/**
+ * What a prune removed: a month of one log (its ids and row count), the archive it was exported to, and
+ * the seals that left with it (number and hash), signed with the audit key. Verification of what remains
+ * continues the chain from these; rows or seals missing without a marker are tampering.
+ */
+export const auditPruneMarkers = vaultSchema.table('audit_prune_markers', {
+  id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  prunedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+  log: text().notNull(),
+  partition: text().notNull(),
+  rowCount: bigint({ mode: 'number' }).notNull(),
+  ids: int8multirange().notNull(),
+  archiveSha256: text().notNull(),
+  seals: text().notNull(),
+  jws: text().notNull(),
+});

@@ -1,4 +1,4 @@
-import { bigint, index, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { vaultSchema } from './vault-schema';
 
 /**
@@ -8,7 +8,7 @@ import { vaultSchema } from './vault-schema';
 export const purgeLog = vaultSchema.table(
   'purge_log',
   {
-    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: bigint({ mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
     purgedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
     purpose: text().notNull(),
     externalId: text().notNull(),
@@ -23,6 +23,8 @@ export const purgeLog = vaultSchema.table(
     sweepRunId: bigint({ mode: 'number' }),
   },
   (t) => [
+    // Partitioned by month of purged_at, like the access log (drizzle/0008_partitioned_logs.sql).
+    primaryKey({ columns: [t.id, t.purgedAt] }),
     // Append-only and time-ordered: a BRIN index serves since/until ranges at a fraction of a btree's write cost.
     index('purge_log_purged_brin').using('brin', t.purgedAt),
     index('purge_log_purpose_external_idx').on(t.purpose, t.externalId),
