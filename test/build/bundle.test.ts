@@ -1,4 +1,4 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
@@ -140,11 +140,13 @@ describe('the bundle in dist/ runs alone', () => {
     // On the embedded store the vault made its own audit key beside the data directory, for its user only;
     // a checkpoint fetched now is kept outside the database for the offline check below.
     let checkpointFile: string | undefined;
+    let jwks: unknown;
     if (!process.env.VAULT_TEST_DATABASE_URL) {
       expect(statSync(`${join(dir, 'vault-data')}.audit-key.pem`).mode & 0o777).toBe(0o600);
       const cp = await fetch(`${base}/admin/audit/checkpoint`, { headers });
       expect(cp.status).toBe(200);
       checkpointFile = join(dir, 'checkpoint.jws');
+      jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
       writeFileSync(checkpointFile, ((await cp.json()) as { checkpoint: string }).checkpoint);
     }
 
@@ -171,6 +173,26 @@ describe('the bundle in dist/ runs alone', () => {
       expect(against).toMatchObject({ status: 'intact', checkpoint: { status: 'extends' } });
     }
     expect(report.logs.find((l) => l.log === 'access_log')!.rows_checked).toBeGreaterThanOrEqual(5);
+    if (checkpointFile) {
+      // The retention commands from the bundle: nothing old enough to export or prune yet; an archive that
+      // is not one is invalid (exit 2), checked offline with the JWKS the vault served.
+      const cli = (...args: string[]) =>
+        spawnSync(process.execPath, ['server.mjs', ...args], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, VSQL_VAULT_STORAGE_DATABASE_URL: url },
+        });
+      const exported = cli('audit', 'export', '--before', '2000-01-01', '--out', join(dir, 'archive.ndjson'));
+      expect({ status: exported.status, refused: exported.stderr.includes('nothing to export') }).toEqual({ status: 2, refused: true });
+      const pruned = cli('audit', 'prune');
+      expect(pruned.status).toBe(0);
+      expect(JSON.parse(pruned.stdout)).toMatchObject({ pruned: [], refused: [] });
+      writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwks));
+      writeFileSync(join(dir, 'bogus.ndjson'), '{"type":"archive"}\n');
+      const checked = cli('audit', 'verify-archive', join(dir, 'bogus.ndjson'), '--key', join(dir, 'jwks.json'));
+      expect(checked.status).toBe(2);
+      expect(JSON.parse(checked.stdout)).toMatchObject({ status: 'invalid' });
+    }
     const lines = out
       .trim()
       .split('\n')

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../storage/database';
 import { queryRows } from '../../storage/raw';
-import { ROW_SERIALIZATION, type SealedLog, type StoredSeal } from './audit-seal.repository';
+import { auditStatementSettings, ROW_SERIALIZATION, type SealedLog, type StoredSeal } from './audit-seal.repository';
 
 /** A month of one sealed log, as the partition vault.ensure_log_partitions made for it. */
 export interface LogPartition {
@@ -61,7 +61,7 @@ export async function partitionIds(db: Db, p: LogPartition): Promise<{ rows: num
 
 /** A page of a partition's rows in id order, each as the exact serialization its seal digest covers. */
 export async function partitionRows(tx: Db, p: LogPartition, afterId: number, limit: number): Promise<Array<{ id: string; text: string }>> {
-  await tx.execute(sql`set local timezone = 'UTC'`);
+  await auditStatementSettings(tx);
   return queryRows<{ id: string; text: string }>(
     tx,
     sql`select l.id::text as id, ${sql.raw(ROW_SERIALIZATION[p.log])} as text from ${tableOf(p)} l

@@ -268,6 +268,7 @@ export async function pruneAudit(ctx: RetentionContext, options: { before?: Date
     const now = await partitionIds(ctx.db, p);
     const archives = (await archivesOf(ctx.db, p)).filter((a) => believeArchive(a, signer));
     const archive = archives.find((a) => Number(a.row_count) === now.rows && a.ids === now.ids);
+    if (!archive && now.rows === 0) continue; // an empty month not archived holds nothing: it stays, and is no refusal
     if (!archive) {
       result.refused.push({
         partition: p.name,

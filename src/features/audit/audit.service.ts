@@ -1,4 +1,5 @@
 import {
+  auditStatementSettings,
   countPending,
   expandIds,
   genesisHash,
@@ -225,11 +226,13 @@ async function judgeLog(db: Db, log: SealedLog, pruned: PrunedHistory, base: Bas
   out.head_seal_no = newest === 0 ? null : newest;
   out.head_hash = newest === 0 ? null : (chain.get(newest) ?? null);
   if (out.last_sealed_id === null && lastHead?.last_id) out.last_sealed_id = Number(lastHead.last_id);
-  if (lastHead) {
-    const intruders = await rowsInClosedGaps(db, log, lastHead.covered_total, await unionOfCovered(db, log));
-    if (intruders[0]) return done({ row_id: Number(intruders[0]), problem: 'row written into a range the chain had already closed' });
-  }
-  out.pending_rows = await countPending(db, log, lastHead?.covered_total ?? '{}');
+  const tail = await withTransaction(db, async (tx) => {
+    await auditStatementSettings(tx);
+    const intruders = lastHead ? await rowsInClosedGaps(tx, log, lastHead.covered_total, await unionOfCovered(tx, log)) : [];
+    return { intruder: intruders[0], pending: await countPending(tx, log, lastHead?.covered_total ?? '{}') };
+  });
+  if (tail.intruder) return done({ row_id: Number(tail.intruder), problem: 'row written into a range the chain had already closed' });
+  out.pending_rows = tail.pending;
   return done();
 }
 
@@ -255,8 +258,10 @@ async function checkSealRows(
     expected = Buffer.concat(parts);
   }
   if (!now.digests.equals(expected)) {
-    const wanted = await expandIds(db, seal.covered, minus);
-    const present = await presentIds(db, log, seal.covered, minus);
+    const { wanted, present } = await withTransaction(db, async (tx) => {
+      await auditStatementSettings(tx);
+      return { wanted: await expandIds(tx, seal.covered, minus), present: await presentIds(tx, log, seal.covered, minus) };
+    });
     const missing = firstMissing(wanted, present);
     if (missing !== undefined) return { seal_no: seal.seal_no, row_id: Number(missing), problem: 'sealed row was deleted' };
     const k = firstDifferentDigest(expected, now.digests);
