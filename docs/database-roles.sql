@@ -21,8 +21,15 @@ GRANT SELECT, INSERT, UPDATE ON vault.sweep_runs TO vsql_vault;
 
 -- Evidence: append and read only. (Archive records and prune markers are signed with the audit key: a
 -- row the serving role inserts without it is reported as forged and never licenses a prune.)
-GRANT SELECT, INSERT ON vault.access_log, vault.purge_log, vault.purge_receipts,
+GRANT SELECT, INSERT ON vault.purge_receipts,
   vault.audit_seals, vault.audit_verifications, vault.audit_archives, vault.audit_prune_markers TO vsql_vault;
+-- The logs: INSERT on every column but id, so their ids come from the identity sequence only (no
+-- OVERRIDING SYSTEM VALUE: a row can never take the id of a sealed or pruned one).
+GRANT SELECT ON vault.access_log, vault.purge_log TO vsql_vault;
+GRANT INSERT (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
+  ON vault.access_log TO vsql_vault;
+GRANT INSERT (purged_at, purpose, external_id, method, reason, actor_app, actor_identity, request_id, record, proof, sweep_run_id)
+  ON vault.purge_log TO vsql_vault;
 
 -- The logs are partitioned by month; the vault keeps the next months' partitions made (at start and
 -- daily) through this one SECURITY DEFINER function, so the serving role needs no CREATE on the schema.

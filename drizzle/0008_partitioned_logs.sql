@@ -95,8 +95,8 @@ DECLARE
   part text;
   made integer := 0;
 BEGIN
-  IF p_to - p_from > interval '10 years' THEN
-    RAISE EXCEPTION 'ensure_log_partitions: at most ten years at a time';
+  IF p_to - p_from > interval '50 years' THEN
+    RAISE EXCEPTION 'ensure_log_partitions: at most fifty years at a time';
   END IF;
   FOREACH lg IN ARRAY ARRAY['access_log', 'purge_log'] LOOP
     m := date_trunc('month', p_from AT TIME ZONE 'UTC');

@@ -252,3 +252,145 @@ describe('export refuses a month it cannot prove', () => {
     }
   });
 });
+
+/**
+ * The insider attacks a review found against the first cut of retention, each performed as described and
+ * now caught: a seal's covered ids rewritten before a prune, a finding hidden behind an older intact record,
+ * a row given a pruned id, and a month dropped behind an incremental verification.
+ */
+describe('retention: insider attacks are caught', () => {
+  async function setup() {
+    const clock = new TestClock(new Date('2024-01-10T10:00:00Z'));
+    const vault = await createTestVault({ apps: [{ name: 'pay' }], clock, config: { audit: { seal_grace_seconds: 1 } } });
+    await ensurePartitions(vault.db.db, new Date('2024-01-01T00:00:00Z'), new Date('2024-04-01T00:00:00Z'));
+    await putRetention(vault, 'card');
+    for (let i = 0; i < 5; i++) await store(vault, 'pay', 'card', `jan-${i}`);
+    clock.set('2024-02-05T10:00:00Z');
+    for (let i = 0; i < 3; i++) await store(vault, 'pay', 'card', `feb-${i}`);
+    expect((await vault.request('POST', '/admin/audit/seal', { as: 'admin' })).status).toBe(200); // seal 1: January and early February
+    for (let i = 3; i < 6; i++) await store(vault, 'pay', 'card', `feb-${i}`);
+    clock.set('2024-03-05T10:00:00Z');
+    for (let i = 0; i < 2; i++) await store(vault, 'pay', 'card', `mar-${i}`);
+    expect((await vault.request('POST', '/admin/audit/seal', { as: 'admin' })).status).toBe(200);
+    clock.set('2025-06-01T00:00:00Z');
+    const ctx: RetentionContext = {
+      db: vault.db.db,
+      clock,
+      logger: createLogger({ level: 'error', write: () => {} }),
+      signer: vault.auditSigner,
+      retentionDays: 400,
+      graceSeconds: 1,
+    };
+    const verify = async (query = '') => (await (await vault.request('GET', `/admin/audit/verify${query}`, { as: 'admin' })).json()) as Verification;
+    const dir = mkdtempSync(join(tmpdir(), 'vault-attack-'));
+    return {
+      vault,
+      ctx,
+      verify,
+      dir,
+      close: async () => {
+        await vault.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const withoutTriggers = (table: string, statement: string) =>
+    `alter table vault.${table} disable trigger ${table}_append_only; ${statement}; alter table vault.${table} enable trigger ${table}_append_only;`;
+
+  it('a seal narrowed to the archived month before a prune is refused by the prune, and nothing leaves', async () => {
+    const s = await setup();
+    try {
+      await exportAudit(s.ctx, { before: new Date('2024-02-01T00:00:00Z'), out: join(s.dir, 'jan.ndjson') });
+      const [jan] = await s.vault.db.query<{ ids: string }>("select range_agg(int8range(id, id, '[]'))::text as ids from vault.access_log_y2024m01");
+      await s.vault.db.exec(withoutTriggers('audit_seals', `update vault.audit_seals set covered = '${jan!.ids}' where log = 'access_log' and seal_no = 1`));
+      const result = await pruneAudit(s.ctx, { before: new Date('2024-02-01T00:00:00Z') });
+      expect(result.pruned.map((p) => p.partition)).not.toContain('access_log_y2024m01');
+      expect(result.refused.find((r) => r.partition === 'access_log_y2024m01')!.why).toMatch(/seal 1 does not hold/);
+      const [still] = await s.vault.db.query<{ t: string | null }>("select to_regclass('vault.access_log_y2024m01')::text as t");
+      expect(still!.t).not.toBeNull();
+      expect((await s.verify('?full=true')).status).toBe('tampered');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('after a full run finds tampering, the next (incremental) run does not say intact again', async () => {
+    const s = await setup();
+    try {
+      expect((await s.verify('?full=true')).status).toBe('intact');
+      const [victim] = await s.vault.db.query<{ id: number }>('select id::int as id from vault.access_log_y2024m03 order by id limit 1');
+      await s.vault.db.exec(withoutTriggers('access_log_y2024m03', `update vault.access_log_y2024m03 set reason = 'rewritten' where id = ${victim!.id}`));
+      expect((await s.verify('?full=true')).status).toBe('tampered');
+      const next = await s.verify();
+      expect({ status: next.status, mode: next.mode }).toEqual({ status: 'tampered', mode: 'full' });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a row given an id a prune removed is reported, and the serving role cannot choose an id at all', async () => {
+    const s = await setup();
+    try {
+      await s.vault.db.exec(readFileSync(new URL('../../docs/database-roles.sql', import.meta.url), 'utf8'));
+      await exportAudit(s.ctx, { before: new Date('2024-02-01T00:00:00Z'), out: join(s.dir, 'jan.ndjson') });
+      const [j] = await s.vault.db.query<{ id: string }>('select max(id)::text as id from vault.access_log_y2024m01');
+      await pruneAudit(s.ctx, { before: new Date('2024-02-01T00:00:00Z') });
+      const forge = (when: string) =>
+        `insert into vault.access_log (id, created_at, operation, granted, status, reason) overriding system value values (${j!.id}, '${when}', 'retrieve', true, 200, 'forged')`;
+      await s.vault.db.exec('set role vsql_vault');
+      try {
+        await expect(s.vault.db.exec(forge('2024-03-06T00:00:00Z'))).rejects.toThrow(/permission/);
+      } finally {
+        await s.vault.db.exec('reset role');
+      }
+      await s.vault.db.exec(forge('2024-03-06T00:00:00Z')); // the owner can; verification still sees it
+      const full = await s.verify('?full=true');
+      expect(full.status).toBe('tampered');
+      expect(full.logs.find((l) => l.log === 'access_log')!.first_failure).toMatchObject({ row_id: Number(j!.id) });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a month dropped without an archive after a signed verification is reported by the next incremental run', async () => {
+    const s = await setup();
+    try {
+      expect((await s.verify('?full=true')).status).toBe('intact');
+      await s.vault.db.exec('alter table vault.access_log detach partition vault.access_log_y2024m01; drop table vault.access_log_y2024m01;');
+      const next = await s.verify();
+      expect(next.status).toBe('tampered');
+      expect(next.logs.find((l) => l.log === 'access_log')!.first_failure!.problem).toMatch(/access_log_y2024m01 was removed without an archive/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('old seals deleted behind an incremental run are reported by it', async () => {
+    const s = await setup();
+    try {
+      expect((await s.verify('?full=true')).status).toBe('intact');
+      await s.vault.db.exec(withoutTriggers('audit_seals', "delete from vault.audit_seals where log = 'access_log' and seal_no = 1"));
+      const next = await s.verify();
+      expect(next.status).toBe('tampered');
+      expect(next.logs.find((l) => l.log === 'access_log')!.first_failure).toMatchObject({ seal_no: 1, problem: 'seal missing from the chain' });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('export refuses when a row was deleted from a seal that covers the month, and never overwrites a file', async () => {
+    const s = await setup();
+    try {
+      const [victim] = await s.vault.db.query<{ id: number }>('select id::int as id from vault.access_log_y2024m02 order by id limit 1');
+      await s.vault.db.exec(withoutTriggers('access_log_y2024m02', `delete from vault.access_log_y2024m02 where id = ${victim!.id}`));
+      await expect(exportAudit(s.ctx, { before: new Date('2024-02-01T00:00:00Z'), out: join(s.dir, 'jan.ndjson') })).rejects.toThrow(
+        /seal 1 of access_log does not hold \(sealed row was deleted/,
+      );
+      writeFileSync(join(s.dir, 'taken.ndjson'), 'keep me');
+      await expect(exportAudit(s.ctx, { before: new Date('2024-01-15T00:00:00Z'), out: join(s.dir, 'taken.ndjson') })).rejects.toThrow();
+      expect(readFileSync(join(s.dir, 'taken.ndjson'), 'utf8')).toBe('keep me');
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -17,15 +17,17 @@ describe('the documented production role', () => {
   };
 
   it('can only append to and read the evidence tables', async () => {
-    for (const table of [
-      'vault.access_log',
-      'vault.purge_log',
-      'vault.purge_receipts',
-      'vault.audit_seals',
-      'vault.audit_verifications',
-      'vault.audit_archives',
-      'vault.audit_prune_markers',
-    ]) {
+    for (const table of ['vault.access_log', 'vault.purge_log']) {
+      // Appends through every column but id: ids come from the sequence only.
+      const [col] = await db.query<{ id: boolean; other: boolean }>(
+        `select has_column_privilege('vsql_vault', $1, 'id', 'INSERT') as id, has_column_privilege('vsql_vault', $1, 'reason', 'INSERT') as other`,
+        [table],
+      );
+      expect({ table, ...col }).toEqual({ table, id: false, other: true });
+      expect(await can(table, 'SELECT')).toBe(true);
+      for (const p of ['UPDATE', 'DELETE', 'TRUNCATE']) expect({ table, p, ok: await can(table, p) }).toEqual({ table, p, ok: false });
+    }
+    for (const table of ['vault.purge_receipts', 'vault.audit_seals', 'vault.audit_verifications', 'vault.audit_archives', 'vault.audit_prune_markers']) {
       expect({ table, insert: await can(table, 'INSERT'), select: await can(table, 'SELECT') }).toEqual({ table, insert: true, select: true });
       for (const p of ['UPDATE', 'DELETE', 'TRUNCATE']) expect({ table, p, ok: await can(table, p) }).toEqual({ table, p, ok: false });
     }
@@ -61,6 +63,11 @@ describe('the documented production role', () => {
       const [made] = await db.query<{ n: number }>(`select vault.ensure_log_partitions('2031-01-01Z', '2031-01-15Z') as n`);
       expect(made!.n).toBe(2);
       await expect(db.exec('drop table vault.access_log_y2031m01')).rejects.toThrow(/owner|permission/);
+      // A row cannot be given an id of its choosing (that of a sealed or pruned row).
+      await expect(
+        db.exec(`insert into vault.access_log (id, created_at, operation, granted, status) overriding system value values (1, now(), 'x', true, 200)`),
+      ).rejects.toThrow(/permission/);
+      await db.exec(`insert into vault.access_log (created_at, operation, granted, status) values (now(), 'x', true, 200)`);
     } finally {
       await db.exec('reset role');
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Verifier } from '../../kernel/signer';
-import { CHECKPOINT_TYP, chainHash, DIGEST_BYTES, inRanges, multirangeOf, parseMultirange, rowDigest, type CheckpointEntry } from './audit-chain';
+import { CHECKPOINT_TYP, chainHash, DIGEST_BYTES, inRanges, parseMultirange, RangeBuilder, rowDigest, type CheckpointEntry } from './audit-chain';
 
 /**
  * The audit archive: one file of newline-delimited JSON that holds whole months of the sealed logs, the
@@ -89,7 +89,8 @@ export class SealLocator {
 }
 
 /**
- * Checks an archive line by line (it may hold millions of rows: nothing but the seals is kept in memory):
+ * Checks an archive line by line (it may hold millions of rows: what stays in memory is the seals and, per
+ * month, the id ranges seen):
  * every row against its seal's digest, every seal's hash, consecutive seals chained, each month complete
  * (its rows are exactly the ids the header names), the checkpoint and the closing signature by the key.
  */
@@ -104,7 +105,7 @@ export async function verifyArchive(lines: AsyncIterable<string>, verifiers: rea
   let segments: ArchiveSegment[] = [];
   const seals = new Map<string, SealIndex[]>();
   const locators = new Map<string, SealLocator>();
-  const seen = new Map<string, { ids: number[]; last: number }>();
+  const seen = new Map<string, { ids: RangeBuilder; last: number; count: number }>();
   let checkpoint: string | undefined;
   let signature: string | undefined;
   let rows = 0;
@@ -144,7 +145,7 @@ export async function verifyArchive(lines: AsyncIterable<string>, verifiers: rea
       header = item;
       segments = item.segments as ArchiveSegment[];
       segmentRanges = segments.map((segment) => ({ segment, ranges: parseMultirange(String(segment.ids)) }));
-      for (const s of segments) seen.set(s.partition, { ids: [], last: 0 });
+      for (const s of segments) seen.set(s.partition, { ids: new RangeBuilder(), last: 0, count: 0 });
       continue;
     }
     if (item.type === 'seal') {
@@ -186,7 +187,8 @@ export async function verifyArchive(lines: AsyncIterable<string>, verifiers: rea
       const s = seen.get(segment.partition)!;
       if (id <= s.last) problem(`${log} row ${id}: rows out of order or repeated`);
       s.last = id;
-      s.ids.push(id);
+      s.count++;
+      s.ids.add(id);
       const at = locators.get(log)?.find(id);
       if (!at) problem(`${log} row ${id}: no seal in the archive covers it`);
       else if (!rowDigest(text).equals(at.digest)) problem(`${log} row ${id}: changed (its digest differs from seal ${at.seal_no})`);
@@ -202,8 +204,8 @@ export async function verifyArchive(lines: AsyncIterable<string>, verifiers: rea
   if (!header) problem('no archive header');
   for (const s of segments) {
     const got = seen.get(s.partition);
-    if (!got || got.ids.length !== s.rows || multirangeOf(got.ids) !== s.ids)
-      problem(`${s.partition}: the rows present (${got?.ids.length ?? 0}) are not the ${s.rows} the header names`);
+    if (!got || got.count !== s.rows || got.ids.text() !== s.ids)
+      problem(`${s.partition}: the rows present (${got?.count ?? 0}) are not the ${s.rows} the header names`);
   }
 
   const verifierFor = (jws: string | undefined, typ: string) => {

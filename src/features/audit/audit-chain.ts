@@ -66,21 +66,29 @@ export function parseMultirange(text: string): Array<[number, number]> {
   return out;
 }
 
+/** The int8multirange text of ids added in ascending order, built as they stream by. */
+export class RangeBuilder {
+  private parts: string[] = [];
+  private lo: number | undefined;
+  private prev = 0;
+  add(id: number): void {
+    if (this.lo === undefined) this.lo = id;
+    else if (id !== this.prev + 1) {
+      this.parts.push(`[${this.lo},${this.prev + 1})`);
+      this.lo = id;
+    }
+    this.prev = id;
+  }
+  text(): string {
+    return `{${[...this.parts, ...(this.lo === undefined ? [] : [`[${this.lo},${this.prev + 1})`])].join(',')}}`;
+  }
+}
+
 /** The int8multirange text PostgreSQL prints for a set of ids (sorted ascending, no repeats). */
 export function multirangeOf(ids: readonly number[]): string {
-  const parts: string[] = [];
-  let lo: number | undefined;
-  let prev = 0;
-  for (const id of ids) {
-    if (lo === undefined) lo = id;
-    else if (id !== prev + 1) {
-      parts.push(`[${lo},${prev + 1})`);
-      lo = id;
-    }
-    prev = id;
-  }
-  if (lo !== undefined) parts.push(`[${lo},${prev + 1})`);
-  return `{${parts.join(',')}}`;
+  const builder = new RangeBuilder();
+  for (const id of ids) builder.add(id);
+  return builder.text();
 }
 
 /** Position of each id of a multirange, in id order: where its digest sits in a seal's digest string. */

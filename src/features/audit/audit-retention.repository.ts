@@ -28,6 +28,11 @@ function tableOf(p: LogPartition) {
   return sql.raw(`vault.${p.name}`);
 }
 
+/** Locks one month of a log against every other session until this transaction ends. */
+export async function lockPartition(tx: Db, p: LogPartition): Promise<void> {
+  await tx.execute(sql`lock table ${tableOf(p)} in access exclusive mode`);
+}
+
 /** Makes the monthly partitions of both logs from one month to another (a SECURITY DEFINER function). */
 export async function ensurePartitions(db: Db, from: Date, to: Date): Promise<number> {
   const [row] = await queryRows<{ made: number }>(
@@ -163,4 +168,14 @@ export async function oldestRow(db: Db, log: SealedLog): Promise<string | null> 
   const column = log === 'access_log' ? sql.raw('created_at') : sql.raw('purged_at');
   const [row] = await queryRows<{ at: Date | string }>(db, sql`select ${column} as at from ${sql.raw(`vault.${log}`)} order by id limit 1`);
   return row ? new Date(row.at).toISOString() : null;
+}
+
+/** Every table of a log now (its monthly partitions and the default one), by name. */
+export async function listLogTables(db: Db, log: SealedLog): Promise<string[]> {
+  const rows = await queryRows<{ name: string }>(
+    db,
+    sql`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+         where i.inhparent = ${`vault.${log}`}::regclass order by 1`,
+  );
+  return rows.map((r) => r.name);
 }

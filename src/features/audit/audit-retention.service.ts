@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Db } from '../../storage/database';
 import { withTransaction } from '../../storage/transaction';
 import type { Clock } from '../../kernel/clock';
 import type { Signer } from '../../kernel/signer';
 import type { Logger } from '../../logging/logger';
 import { ARCHIVE_FORMAT, ARCHIVE_RECORD_TYP, ARCHIVE_TYP, MARKER_TYP, SealLocator, type ArchiveSegment } from './audit-archive';
-import { rowDigest } from './audit-chain';
+import { parseMultirange, RangeBuilder, rowDigest } from './audit-chain';
 import {
   archivesOf,
+  lockPartition,
   ensurePartitions,
   insertArchive,
   listArchives,
@@ -23,7 +25,8 @@ import {
   type StoredArchive,
 } from './audit-retention.repository';
 import { lockLogChain, SEALED_LOGS, type SealedLog, type StoredSeal } from './audit-seal.repository';
-import { issueCheckpoint } from './audit.service';
+import { believeMarker, issueCheckpoint, sealStillHolds } from './audit.service';
+import { sql } from 'drizzle-orm';
 
 export interface RetentionContext {
   db: Db;
@@ -43,6 +46,12 @@ export class RetentionRefused extends Error {
 }
 
 const DAY_MS = 86_400_000;
+
+/** PostgreSQL's lock_not_available (55P03), as the driver or the transaction wrapper carries it. */
+function isLockTimeout(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) if ((e as { code?: unknown }).code === '55P03') return true;
+  return false;
+}
 const PAGE_ROWS = 5000;
 
 /** Keeps monthly partitions ahead of the clock (from last month to three months on): at start-up and daily. */
@@ -87,7 +96,12 @@ class ArchiveFile {
   private buffer: string[] = [];
   private size = 0;
   constructor(readonly path: string) {
-    this.fd = openSync(`${path}.partial`, 'wx', 0o600);
+    try {
+      this.fd = openSync(`${path}.partial`, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      throw new RetentionRefused(`${path}.partial exists: an export was interrupted there (or is running); remove it and export again`);
+    }
   }
   line(item: object, bodyLine = true): void {
     const text = `${JSON.stringify(item)}\n`;
@@ -109,7 +123,15 @@ class ArchiveFile {
     this.flush();
     fsyncSync(this.fd);
     closeSync(this.fd);
-    renameSync(`${this.path}.partial`, this.path);
+    // link, not rename: it fails rather than replace a file that appeared meanwhile.
+    linkSync(`${this.path}.partial`, this.path);
+    unlinkSync(`${this.path}.partial`);
+    const dir = openSync(dirname(this.path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
     return this.hash.digest('hex');
   }
   abandon(): void {
@@ -169,6 +191,25 @@ export async function exportAudit(ctx: RetentionContext, options: { before: Date
     const found = await sealsOverlapping(ctx.db, log, union);
     seals.set(log, found);
   }
+  // Every seal that covers an archived row must hold as a whole (a row deleted from it, in any month, is
+  // tampering the archive would otherwise hide), before anything is written.
+  const prunedIds = new Map<SealedLog, { ids: string; ranges: Array<[number, number]> }>();
+  for (const log of SEALED_LOGS) {
+    const earlier = (await listMarkers(ctx.db, log))
+      .filter((m) => believeMarker(m, signer))
+      .map((m) => m.ids.slice(1, -1))
+      .filter((t) => t.length > 0);
+    if (earlier.length > 0) prunedIds.set(log, { ids: `{${earlier.join(',')}}`, ranges: parseMultirange(`{${earlier.join(',')}}`) });
+  }
+  for (const [log, list] of seals)
+    for (const seal of list) {
+      const failure = await sealStillHolds(ctx.db, log, seal, prunedIds.get(log));
+      if (failure)
+        throw new RetentionRefused(
+          `seal ${seal.seal_no} of ${log} does not hold (${failure.problem}${failure.row_id ? `, row ${failure.row_id}` : ''}): run verify-audit --full`,
+        );
+    }
+  if (existsSync(options.out)) throw new RetentionRefused(`${options.out} exists already: an archive is never overwritten`);
   const file = new ArchiveFile(options.out);
   let rowsWritten = 0;
   try {
@@ -191,9 +232,10 @@ export async function exportAudit(ctx: RetentionContext, options: { before: Date
           hash: seal.hash,
         });
     }
-    for (const { p, rows } of chosen) {
+    for (const { p, rows, ids } of chosen) {
       let after = 0;
       let count = 0;
+      const read = new RangeBuilder();
       for (;;) {
         const page = await withTransaction(ctx.db, (tx) => partitionRows(tx, p, after, PAGE_ROWS));
         for (const row of page) {
@@ -203,12 +245,14 @@ export async function exportAudit(ctx: RetentionContext, options: { before: Date
           if (!rowDigest(row.text).equals(at.digest))
             throw new RetentionRefused(`${p.name}: row ${id} no longer matches seal ${at.seal_no}: the trail was tampered with; run verify-audit --full`);
           file.line({ type: 'row', log: p.log, id, text: row.text });
+          read.add(id);
           after = id;
         }
         count += page.length;
         if (page.length < PAGE_ROWS) break;
       }
-      if (count !== rows) throw new RetentionRefused(`${p.name}: rows changed while exporting (${rows} counted, ${count} read); export again`);
+      if (count !== rows || read.text() !== ids)
+        throw new RetentionRefused(`${p.name}: rows changed while exporting (${rows} counted, ${count} read); export again`);
       rowsWritten += count;
     }
     const checkpoint = await issueCheckpoint({ db: ctx.db, clock: ctx.clock, signer });
@@ -276,29 +320,54 @@ export async function pruneAudit(ctx: RetentionContext, options: { before?: Date
       });
       continue;
     }
-    const pruned = await withTransaction(ctx.db, async (tx) => {
-      await lockLogChain(tx, p.log);
-      // A seal leaves once every row it covers has left: with this month, or with one pruned before.
-      const earlier = (await listMarkers(tx, p.log))
-        .filter((m) => signer.verify(m.jws, MARKER_TYP)?.ids === m.ids)
-        .map((m) => m.ids.slice(1, -1))
-        .filter((t) => t.length > 0);
-      const within = `{${[...earlier, now.ids.slice(1, -1)].filter((t) => t.length > 0).join(',')}}`;
-      const seals = now.rows === 0 ? [] : (await sealsOverlapping(tx, p.log, now.ids, within)).filter((s) => s.inside);
-      const sealList = JSON.stringify(seals.map((s) => [s.seal_no, s.prev_hash, s.hash]));
-      const prunedAt = ctx.clock.now().toISOString();
-      const payload = { log: p.log, partition: p.name, rows: now.rows, ids: now.ids, archive_sha256: archive.sha256, seals: sealList, pruned_at: prunedAt };
-      await pruneSegment(tx, p, {
-        prunedAt,
-        rows: now.rows,
-        ids: now.ids,
-        archiveSha256: archive.sha256,
-        seals: sealList,
-        jws: signer.sign(payload, MARKER_TYP),
-        sealNos: seals.map((s) => s.seal_no),
+    let pruned: number;
+    try {
+      pruned = await withTransaction(
+        ctx.db,
+        async (tx) => {
+          await tx.execute(sql`set local lock_timeout = '5s'`);
+          await lockLogChain(tx, p.log);
+          // No row may slip in between the check and the drop: the month is locked, then read again.
+          await lockPartition(tx, p);
+          const locked = await partitionIds(tx, p);
+          if (locked.rows !== now.rows || locked.ids !== now.ids) throw new RetentionRefused('changed while pruning: export it again');
+          // A seal leaves once every row it covers has left: with this month, or with one pruned before.
+          const markers = (await listMarkers(tx, p.log)).filter((m) => believeMarker(m, signer));
+          const earlier = markers.map((m) => m.ids.slice(1, -1)).filter((t) => t.length > 0);
+          const earlierIds = `{${earlier.join(',')}}`;
+          const within = `{${[...earlier, now.ids.slice(1, -1)].filter((t) => t.length > 0).join(',')}}`;
+          const seals = now.rows === 0 ? [] : (await sealsOverlapping(tx, p.log, now.ids, within)).filter((s) => s.inside);
+          // Nothing about a seal is taken on trust before it leaves: its hash, its count, its rows as they are.
+          const earlierRanges = parseMultirange(earlierIds);
+          for (const seal of seals) {
+            const failure = await sealStillHolds(tx, p.log, seal, earlierRanges.length > 0 ? { ids: earlierIds, ranges: earlierRanges } : undefined);
+            if (failure) throw new RetentionRefused(`seal ${seal.seal_no} does not hold (${failure.problem}): run verify-audit --full`);
+          }
+          const sealList = JSON.stringify(seals.map((s) => [s.seal_no, s.prev_hash, s.hash, s.covered]));
+          const prunedAt = ctx.clock.now().toISOString();
+          const payload = { log: p.log, partition: p.name, rows: now.rows, ids: now.ids, archive_sha256: archive.sha256, seals: sealList, pruned_at: prunedAt };
+          await pruneSegment(tx, p, {
+            prunedAt,
+            rows: now.rows,
+            ids: now.ids,
+            archiveSha256: archive.sha256,
+            seals: sealList,
+            jws: signer.sign(payload, MARKER_TYP),
+            sealNos: seals.map((s) => s.seal_no),
+          });
+          return seals.length;
+        },
+        undefined,
+        (error) => error instanceof RetentionRefused,
+      );
+    } catch (error) {
+      if (!(error instanceof RetentionRefused) && !isLockTimeout(error)) throw error;
+      result.refused.push({
+        partition: p.name,
+        why: error instanceof RetentionRefused ? error.message : 'busy (a lock was not granted within 5 s): try again',
       });
-      return seals.length;
-    });
+      continue;
+    }
     ctx.logger.info('audit month pruned', { partition: p.name, rows: now.rows, seals_removed: pruned, archive_sha256: archive.sha256 });
     result.pruned.push({ partition: p.name, rows: now.rows, seals_removed: pruned, archive_sha256: archive.sha256 });
   }

@@ -126,13 +126,13 @@ export interface StoredSeal {
   hash: string;
 }
 
-/** The seals of a log after seal number `after`, with their digests, in order. */
-export async function listSeals(tx: Db, log: SealedLog, after = 0): Promise<StoredSeal[]> {
+/** The seals of a log after seal number `after` (at most `limit`), with their digests, in order. */
+export async function listSeals(tx: Db, log: SealedLog, after = 0, limit = 1_000_000): Promise<StoredSeal[]> {
   return queryRows<StoredSeal>(
     tx,
     sql`select seal_no, sealed_at, row_count, first_id::text, last_id::text, covered::text as covered, covered_total::text as covered_total,
                digests, prev_hash, hash
-          from vault.audit_seals where log = ${log}::text and seal_no > ${after}::int order by seal_no`,
+          from vault.audit_seals where log = ${log}::text and seal_no > ${after}::int order by seal_no limit ${limit}::int`,
   );
 }
 
@@ -187,29 +187,66 @@ export async function expandIds(tx: Db, covered: string, minus = '{}'): Promise<
   return rows.map((r) => r.id);
 }
 
+const MANY_RANGES = 200;
+
+/** A multirange difference, as text (the planner cannot see into one, so it is computed first, alone). */
+async function minusRanges(tx: Db, a: string, b: string): Promise<string> {
+  const [row] = await queryRows<{ d: string }>(tx, sql`select (${a}::int8multirange - ${b}::int8multirange)::text as d`);
+  return row?.d ?? '{}';
+}
+
+/**
+ * Ids of a log's rows inside some ranges (at most `limit`), one bounded index range scan per range. A join
+ * against unnest(multirange) instead would be planned as a scan of the whole log, whatever the ranges.
+ */
+export async function rowsInRanges(tx: Db, log: SealedLog, ranges: string, limit = 100): Promise<string[]> {
+  const all = [...ranges.matchAll(/\[(-?\d+),(-?\d+)\)/g)];
+  if (all.length > MANY_RANGES) {
+    // Many small ranges (ids of rolled-back inserts, say): one pass over the log beats thousands of probes.
+    const rows = await queryRows<{ id: string }>(
+      tx,
+      sql`select l.id::text as id from unnest(${ranges}::int8multirange) r join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
+           order by l.id limit ${limit}::int`,
+    );
+    return rows.map((r) => r.id);
+  }
+  const out: string[] = [];
+  for (const m of all) {
+    const rows = await queryRows<{ id: string }>(
+      tx,
+      sql`select id::text as id from ${TABLE(log)} where id >= ${m[1]}::bigint and id < ${m[2]}::bigint order by id limit ${limit - out.length}::int`,
+    );
+    out.push(...rows.map((r) => r.id));
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
 /** Rows that exist in ranges the chain closed without sealing them: written after the fact. */
 export async function rowsInClosedGaps(tx: Db, log: SealedLog, coveredTotal: string, sealedUnion: string): Promise<string[]> {
-  const rows = await queryRows<{ id: string }>(
-    tx,
-    sql`select l.id::text as id
-          from unnest(${coveredTotal}::int8multirange - ${sealedUnion}::int8multirange) r
-          join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)
-         order by l.id limit 100`,
-  );
-  return rows.map((r) => r.id);
+  return rowsInRanges(tx, log, await minusRanges(tx, coveredTotal, sealedUnion));
 }
 
 /** Rows no seal covers yet (written since the last seal, or still inside the grace window). */
 export async function countPending(tx: Db, log: SealedLog, coveredTotal: string): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(
-    tx,
-    sql`with holes as (
-          select unnest(int8multirange(int8range(1, coalesce(upper(${coveredTotal}::int8multirange), 1))) - ${coveredTotal}::int8multirange) as h
-        )
-        select ((select count(*) from ${TABLE(log)} where id >= coalesce(upper(${coveredTotal}::int8multirange), 1))
-              + (select count(*) from holes join ${TABLE(log)} l on l.id >= lower(h) and l.id < upper(h)))::int as n`,
-  );
-  return row?.n ?? 0;
+  const [next] = await queryRows<{ upto: string }>(tx, sql`select coalesce(upper(${coveredTotal}::int8multirange), 1)::text as upto`);
+  const upto = next?.upto ?? '1';
+  const [row] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from ${TABLE(log)} where id >= ${upto}::bigint`);
+  let n = row?.n ?? 0;
+  const holes = [...(await minusRanges(tx, `{[1,${upto})}`, coveredTotal)).matchAll(/\[(-?\d+),(-?\d+)\)/g)];
+  if (holes.length > MANY_RANGES) {
+    const [h] = await queryRows<{ n: number }>(
+      tx,
+      sql`select count(*)::int as n from unnest(int8multirange(int8range(1, ${upto}::bigint)) - ${coveredTotal}::int8multirange) r
+           join ${TABLE(log)} l on l.id >= lower(r) and l.id < upper(r)`,
+    );
+    return n + (h?.n ?? 0);
+  }
+  for (const m of holes) {
+    const [h] = await queryRows<{ n: number }>(tx, sql`select count(*)::int as n from ${TABLE(log)} where id >= ${m[1]}::bigint and id < ${m[2]}::bigint`);
+    n += h?.n ?? 0;
+  }
+  return n;
 }
 
 export async function unionOfCovered(tx: Db, log: SealedLog): Promise<string> {

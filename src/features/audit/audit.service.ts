@@ -1,5 +1,6 @@
 import {
   auditStatementSettings,
+  rowsInRanges,
   countPending,
   expandIds,
   genesisHash,
@@ -42,7 +43,7 @@ import type { Clock } from '../../kernel/clock';
 import { recordOnly } from '../../kernel/executor';
 import type { OperationContext } from '../../kernel/context';
 import type { Actor } from '../../kernel/principal';
-import { listMarkers } from './audit-retention.repository';
+import { listLogTables, listMarkers, type StoredMarker } from './audit-retention.repository';
 import { MARKER_TYP } from './audit-archive';
 
 export interface SealSettings {
@@ -91,6 +92,8 @@ export interface LogVerification {
   head_seal_no: number | null;
   head_hash: string | null;
   pending_rows: number;
+  /** The log's tables (its monthly partitions and the default one) as this run found them. */
+  partitions: string[];
   first_failure: { seal_no?: number; row_id?: number; problem: string } | null;
   /** Against the checkpoint given, when one was: does today's chain still hold its head? */
   checkpoint?: ExtendsVerdict & { seal_no: number };
@@ -120,41 +123,62 @@ const PROVES_PRUNED =
 
 /** Where the chain of one log was cut by prunes: the removed seals (number → hashes) and the removed ids. */
 interface PrunedHistory {
-  seals: Map<number, { prev_hash: string; hash: string }>;
+  seals: Map<number, { prev_hash: string; hash: string; covered: string }>;
   ids: string;
   ranges: Array<[number, number]>;
+  partitions: Set<string>;
   forged: string | undefined;
 }
 
+/** A prune marker is believed only when the audit key signed exactly what it says. */
+export function believeMarker(m: StoredMarker, signer: Signer | undefined): boolean {
+  const payload = signer?.verify(m.jws, MARKER_TYP);
+  return (
+    payload !== undefined &&
+    payload.log === m.log &&
+    payload.partition === m.partition &&
+    payload.rows === Number(m.row_count) &&
+    payload.ids === m.ids &&
+    payload.archive_sha256 === m.archive_sha256 &&
+    payload.seals === m.seals
+  );
+}
+
 async function prunedHistory(db: Db, log: SealedLog, signer: Signer | undefined): Promise<PrunedHistory> {
-  const seals = new Map<number, { prev_hash: string; hash: string }>();
+  const seals = new Map<number, { prev_hash: string; hash: string; covered: string }>();
   const ranges: Array<[number, number]> = [];
+  const partitions = new Set<string>();
   let forged: string | undefined;
   for (const m of await listMarkers(db, log)) {
-    const payload = signer?.verify(m.jws, MARKER_TYP);
-    const matches =
-      payload !== undefined &&
-      payload.log === log &&
-      payload.partition === m.partition &&
-      payload.rows === Number(m.row_count) &&
-      payload.ids === m.ids &&
-      payload.archive_sha256 === m.archive_sha256 &&
-      payload.seals === m.seals;
-    if (!matches) {
+    if (!believeMarker(m, signer)) {
       forged ??= m.partition;
       continue;
     }
-    for (const [no, prev, hash] of JSON.parse(m.seals) as Array<[number, string, string]>) seals.set(no, { prev_hash: prev, hash });
+    partitions.add(m.partition);
+    for (const [no, prev, hash, covered] of JSON.parse(m.seals) as Array<[number, string, string, string]>) seals.set(no, { prev_hash: prev, hash, covered });
     ranges.push(...parseMultirange(m.ids));
   }
   ranges.sort((a, b) => a[0] - b[0]);
-  return { seals, ids: `{${ranges.map(([lo, hi]) => `[${lo},${hi})`).join(',')}}`, ranges, forged };
+  return { seals, ids: `{${ranges.map(([lo, hi]) => `[${lo},${hi})`).join(',')}}`, ranges, partitions, forged };
 }
 
-/** Where an incremental run starts for one log: the seal the last signed intact verification ended at. */
-type Base = { seal_no: number; hash: string } | undefined;
+/** Whether every id of a multirange lies among the pruned ids. */
+function allPruned(covered: string, pruned: PrunedHistory): boolean {
+  for (const [lo, hi] of parseMultirange(covered)) for (let id = lo; id < hi; id++) if (!inRanges(pruned.ranges, id)) return false;
+  return true;
+}
 
-async function judgeLog(db: Db, log: SealedLog, pruned: PrunedHistory, base: Base): Promise<{ out: LogVerification; chain: Map<number, string> }> {
+/** Where an incremental run starts for one log: the head the last signed intact verification proved, and the months it saw. */
+type Base = { seal_no: number; hash: string; partitions: string[] } | undefined;
+
+const SEAL_PAGE = 16;
+
+async function judgeLog(
+  db: Db,
+  log: SealedLog,
+  signer: Signer | undefined,
+  base: Base,
+): Promise<{ out: LogVerification; chain: Map<number, string>; markers: number }> {
   const out: LogVerification = {
     log,
     status: 'intact',
@@ -167,21 +191,27 @@ async function judgeLog(db: Db, log: SealedLog, pruned: PrunedHistory, base: Bas
     head_seal_no: null,
     head_hash: null,
     pending_rows: 0,
+    partitions: [],
     first_failure: null,
   };
+  // Seals first, then markers: a prune committing in between shows as a seal in both, never in neither.
   const heads = await listSealHeads(db, log);
+  const pruned = await prunedHistory(db, log, signer);
   const chain = new Map<number, string>();
   for (const [no, s] of pruned.seals) chain.set(no, s.hash);
   for (const h of heads) chain.set(h.seal_no, h.hash);
-  const done = (failure?: NonNullable<LogVerification['first_failure']>) => {
+  const result = (failure?: NonNullable<LogVerification['first_failure']>) => {
     if (failure) {
       out.status = 'tampered';
       out.first_failure = failure;
     }
-    return { out, chain };
+    return { out, chain, markers: pruned.partitions.size + (pruned.forged === undefined ? 0 : 1) };
   };
   if (pruned.forged !== undefined)
-    return done({ problem: `prune marker for ${pruned.forged} is not signed by the audit key: rows removed without a verifiable archive` });
+    return result({ problem: `prune marker for ${pruned.forged} is not signed by the audit key: rows removed without a verifiable archive` });
+  for (const [no, s] of pruned.seals)
+    if (!allPruned(s.covered, pruned)) return result({ seal_no: no, problem: 'a pruned seal covered rows that were never pruned' });
+  out.partitions = await listLogTables(db, log);
 
   // An incremental run continues from a head the last signed verification proved, if it is still there.
   const start = base !== undefined && chain.get(base.seal_no) === base.hash ? base : undefined;
@@ -191,31 +221,49 @@ async function judgeLog(db: Db, log: SealedLog, pruned: PrunedHistory, base: Bas
   }
   out.from_seal_no = start?.seal_no ?? 0;
   const byNo = new Map(heads.map((h) => [h.seal_no, h]));
-  const full = new Map((await listSeals(db, log, out.from_seal_no)).map((s) => [s.seal_no, s]));
+  if (start) {
+    // What the earlier run proved is not re-read, but its shape is: every seal up to it still there (or pruned
+    // with a signed marker) and chained, and every month it saw still there (or pruned with a marker).
+    let prev = genesisHash(log);
+    for (let n = 1; n <= start.seal_no; n++) {
+      const seal = byNo.get(n) ?? pruned.seals.get(n);
+      if (!seal) return result({ seal_no: n, problem: 'seal missing from the chain' });
+      if (seal.prev_hash !== prev) return result({ seal_no: n, problem: 'seal does not chain to the previous seal' });
+      prev = seal.hash;
+    }
+    const now = new Set(out.partitions);
+    const dropped = start.partitions.find((p) => !now.has(p) && !pruned.partitions.has(p));
+    if (dropped) return result({ problem: `month ${dropped} was removed without an archive and a signed prune marker` });
+  }
   const newest = Math.max(0, ...chain.keys());
   let prevHash = start?.hash ?? genesisHash(log);
   const startLast = start ? byNo.get(start.seal_no)?.last_id : null;
   let prevLast: number | null = startLast ? Number(startLast) : null;
   out.seals_pruned = [...pruned.seals.keys()].filter((n) => n > out.from_seal_no).length;
+  // Seals are read a page at a time: their digests are 16 bytes a row, too many to hold at once.
+  let page = new Map<number, StoredSeal>();
+  let pageEnd = out.from_seal_no;
   for (let n = out.from_seal_no + 1; n <= newest; n++) {
-    const seal = full.get(n);
+    if (n > pageEnd) {
+      page = new Map((await listSeals(db, log, n - 1, SEAL_PAGE)).map((seal) => [seal.seal_no, seal]));
+      pageEnd = n - 1 + SEAL_PAGE;
+    }
+    const seal = page.get(n);
     if (!seal) {
       const gone = pruned.seals.get(n);
-      if (!gone) return done({ seal_no: n, problem: 'seal missing from the chain' });
-      if (gone.prev_hash !== prevHash) return done({ seal_no: n, problem: 'pruned seal does not chain to the previous seal' });
+      if (!gone) return result({ seal_no: n, problem: 'seal missing from the chain' });
+      if (gone.prev_hash !== prevHash) return result({ seal_no: n, problem: 'pruned seal does not chain to the previous seal' });
       prevHash = gone.hash;
       continue;
     }
-    const digests = Buffer.from(seal.digests);
+    const _digests = Buffer.from(seal.digests);
     const last = seal.last_id === null ? null : Number(seal.last_id);
-    if (last !== null && prevLast !== null && last <= prevLast) return done({ seal_no: n, problem: 'covered row ids go backwards or repeat' });
+    if (last !== null && prevLast !== null && last <= prevLast) return result({ seal_no: n, problem: 'covered row ids go backwards or repeat' });
     if (last !== null) prevLast = last;
-    if (seal.prev_hash !== prevHash) return done({ seal_no: n, problem: 'seal does not chain to the previous seal' });
-    if (digests.length !== seal.row_count * DIGEST_BYTES || chainHash(seal.prev_hash, digests) !== seal.hash) {
-      return done({ seal_no: n, problem: 'seal was altered: its hash does not match its contents' });
-    }
-    const failure = await checkSealRows(db, log, seal, digests, pruned);
-    if (failure) return done(failure);
+    if (seal.prev_hash !== prevHash) return result({ seal_no: n, problem: 'seal does not chain to the previous seal' });
+    const failure = await sealStillHolds(db, log, seal, pruned.ranges.length > 0 ? pruned : undefined);
+    if (failure) return result(failure);
+    page.delete(n);
     out.seals_checked++;
     out.rows_checked += seal.row_count;
     out.last_sealed_id = last;
@@ -229,25 +277,33 @@ async function judgeLog(db: Db, log: SealedLog, pruned: PrunedHistory, base: Bas
   const tail = await withTransaction(db, async (tx) => {
     await auditStatementSettings(tx);
     const intruders = lastHead ? await rowsInClosedGaps(tx, log, lastHead.covered_total, await unionOfCovered(tx, log)) : [];
-    return { intruder: intruders[0], pending: await countPending(tx, log, lastHead?.covered_total ?? '{}') };
+    const revenants = pruned.ranges.length > 0 ? await rowsInRanges(tx, log, pruned.ids, 10) : [];
+    return { intruder: intruders[0], revenant: revenants[0], pending: await countPending(tx, log, lastHead?.covered_total ?? '{}') };
   });
-  if (tail.intruder) return done({ row_id: Number(tail.intruder), problem: 'row written into a range the chain had already closed' });
+  if (tail.revenant) return result({ row_id: Number(tail.revenant), problem: 'row present with an id a prune removed' });
+  if (tail.intruder) return result({ row_id: Number(tail.intruder), problem: 'row written into a range the chain had already closed' });
   out.pending_rows = tail.pending;
-  return done();
+  return result();
 }
 
 /**
- * The rows of one seal, as they are now, against its digests. Rows a prune removed (a month archived and
- * dropped) are not looked for; the others must all be there, unchanged, at their places.
+ * Whether a seal still holds: its hash over its digests, as many covered ids as digests, and the rows it
+ * covers, as they are now, equal to its digests. Rows a prune removed (a month archived and dropped) are not
+ * looked for; the others must all be there, unchanged, at their places. Undefined when it holds.
  */
-async function checkSealRows(
+export async function sealStillHolds(
   db: Db,
   log: SealedLog,
   seal: StoredSeal,
-  digests: Buffer,
-  pruned: PrunedHistory,
+  pruned: { ids: string; ranges: Array<[number, number]> } | undefined,
 ): Promise<NonNullable<LogVerification['first_failure']> | undefined> {
-  const straddles = pruned.ranges.length > 0 && parseMultirange(seal.covered).some(([lo, hi]) => pruned.ranges.some(([a, b]) => a < hi && lo < b));
+  const digests = Buffer.from(seal.digests);
+  const ranges = parseMultirange(seal.covered);
+  const covers = ranges.reduce((n, [lo, hi]) => n + hi - lo, 0);
+  if (digests.length !== seal.row_count * DIGEST_BYTES || covers !== seal.row_count || chainHash(seal.prev_hash, digests) !== seal.hash) {
+    return { seal_no: seal.seal_no, problem: 'seal was altered: its hash does not match its contents' };
+  }
+  const straddles = pruned !== undefined && ranges.some(([lo, hi]) => pruned.ranges.some(([a, b]) => a < hi && lo < b));
   const minus = straddles ? pruned.ids : '{}';
   const now = await withTransaction(db, (tx) => recomputeDigests(tx, log, seal.covered, minus));
   let expected = digests;
@@ -283,22 +339,22 @@ function readCheckpoint(signer: Signer | undefined, jws: string): { issuedAt: st
 }
 
 /**
- * The newest verification record whose signature checks and that found the trail intact: an incremental
- * run re-reads only what was sealed after the heads it proved. Unsigned, forged or older-format records
- * are passed over (a forged one can make a run full, never shorter).
+ * Where an incremental run may start: the newest verification record whose signature checks, if it found
+ * the trail intact (a newer signed `tampered` or `truncated` one means a full run, so a finding never
+ * disappears behind an older intact record). Unsigned, forged or older-format records are passed over (a
+ * forged one can make a run full, never shorter).
  */
-async function lastProvenHeads(
-  db: Db,
-  signer: Signer | undefined,
-): Promise<{ verifiedAt: string; heads: Map<string, { seal_no: number; hash: string }> } | undefined> {
+async function lastProvenHeads(db: Db, signer: Signer | undefined): Promise<{ verifiedAt: string; heads: Map<string, NonNullable<Base>> } | undefined> {
   if (!signer) return undefined;
-  for (const stored of await recentVerifications(db, 20, 'intact')) {
+  for (const stored of await recentVerifications(db, 20)) {
     const believed = believeVerification(stored, signer);
-    if (believed.status !== 'intact') continue;
+    if (!believed.signed) continue;
+    if (believed.status !== 'intact') return undefined;
     const report = JSON.parse(stored.report) as Partial<AuditVerification>;
-    const heads = new Map<string, { seal_no: number; hash: string }>();
+    const heads = new Map<string, NonNullable<Base>>();
     for (const l of report.logs ?? [])
-      if (typeof l.head_seal_no === 'number' && typeof l.head_hash === 'string') heads.set(l.log, { seal_no: l.head_seal_no, hash: l.head_hash });
+      if (typeof l.head_seal_no === 'number' && typeof l.head_hash === 'string' && Array.isArray(l.partitions))
+        heads.set(l.log, { seal_no: l.head_seal_no, hash: l.head_hash, partitions: l.partitions });
     return { verifiedAt: believed.verified_at, heads };
   }
   return undefined;
@@ -326,8 +382,11 @@ async function verifyAgainst(
   const since = full ? undefined : await lastProvenHeads(ctx.db, ctx.signer);
   const logs: LogVerification[] = [];
   for (const log of SEALED_LOGS) {
-    const pruned = await prunedHistory(ctx.db, log, ctx.signer);
-    const { out, chain } = await judgeLog(ctx.db, log, pruned, since?.heads.get(log));
+    let judged = await judgeLog(ctx.db, log, ctx.signer, since?.heads.get(log));
+    // A prune that committed while this log was read can look like a removal: read it once more.
+    if (judged.out.status === 'tampered' && (await listMarkers(ctx.db, log)).length !== judged.markers)
+      judged = await judgeLog(ctx.db, log, ctx.signer, since?.heads.get(log));
+    const { out, chain } = judged;
     const entry = checkpoint?.entries.find((e) => e.log === log);
     if (entry) {
       out.checkpoint = { ...extendsCheckpoint(chain, entry), seal_no: entry.seal_no };
