@@ -14,6 +14,7 @@ import { describeError } from './logging/describe-error';
 import { auditTargets, mountOperations, type AnyOperation } from './kernel/operation';
 import { accessPolicyOperations } from './features/policies/access-policies.routes';
 import { auditOperations } from './features/audit/audit.routes';
+import { keyOperations } from './features/keys/keys.routes';
 import { complianceOperations } from './features/compliance/compliance.routes';
 import { discoveryOperations } from './features/service/discovery.routes';
 import { healthOperations } from './features/service/health.routes';
@@ -143,6 +144,7 @@ export function createApp(deps: AppDeps) {
     ...vaultOperations(routeDeps),
     ...retentionPolicyOperations(routeDeps),
     ...accessPolicyOperations(routeDeps),
+    ...keyOperations(routeDeps),
     ...purgeOperations(routeDeps),
     ...complianceOperations(routeDeps),
     ...auditOperations(routeDeps),

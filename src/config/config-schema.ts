@@ -168,6 +168,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    keys: z
+      .object({
+        /** When true, a store or re-wrap must name a key_ref registered with PUT /admin/keys/{key_ref} (and active). */
+        require_registered: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     limits: z
       .object({
         max_value_bytes: z
@@ -272,7 +279,7 @@ export const configSchema = z
   });
 
 export type VaultConfig = z.infer<typeof configSchema>;
-export const CONFIG_SECTIONS = ['server', 'storage', 'auth', 'purge', 'audit', 'limits', 'metrics', 'log'] as const;
+export const CONFIG_SECTIONS = ['server', 'storage', 'auth', 'purge', 'audit', 'keys', 'limits', 'metrics', 'log'] as const;
 
 /** host:port → parts; IPv6 hosts come in brackets. */
 export function splitListenAddr(listen: string): { host: string; port: number } {

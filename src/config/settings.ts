@@ -13,6 +13,7 @@ export function settingsFrom(config: Readonly<VaultConfig>, receiptSigner?: Sign
     sweepConcurrency: config.purge.sweep_concurrency,
     seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows },
     auditRetentionDays: config.audit.retention_days,
+    requireRegisteredKeys: config.keys.require_registered,
     ...(receiptSigner && { receiptSigner }),
     ...(auditSigner && { auditSigner }),
   };

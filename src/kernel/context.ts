@@ -20,6 +20,8 @@ export interface VaultSettings {
   seal: { graceSeconds: number; maxRows: number };
   /** audit.retention_days: a month of the logs may leave the database (archived first) once it is this old. */
   auditRetentionDays: number;
+  /** keys.require_registered: a store or re-wrap must name a registered, active key_ref. */
+  requireRegisteredKeys: boolean;
   /** Signs purge receipts when purge.signing_key_file is configured. */
   receiptSigner?: Signer;
   /** Signs audit checkpoints and verification records (audit.signing_key_file, or its defaults). */

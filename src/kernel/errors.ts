@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'conflict'
   | 'gone'
   | 'precondition_failed'
+  | 'precondition_required'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'retention_violation'
@@ -115,6 +116,12 @@ export class PreconditionFailedError extends VaultError {
     super('precondition_failed', message);
   }
 }
+/** A request that must be conditional (a re-wrap names the version it replaces with If-Match) but is not. */
+export class PreconditionRequiredError extends VaultError {
+  constructor(message: string) {
+    super('precondition_required', message);
+  }
+}
 export class RetentionViolationError extends VaultError {
   constructor(message: string) {
     super('retention_violation', message);
@@ -150,6 +157,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   conflict: 409,
   gone: 410,
   precondition_failed: 412,
+  precondition_required: 428,
   payload_too_large: 413,
   unsupported_media_type: 415,
   retention_violation: 422,

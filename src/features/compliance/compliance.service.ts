@@ -1,5 +1,6 @@
 import { trailEvidence, type BelievedVerification } from '../audit/audit.service';
 import { retentionEvidence } from '../audit/audit-retention.service';
+import { keyFigures, keyTotals, type KeyFigures } from '../keys/key.repository';
 import {
   aggregateAccesses,
   aggregateEntries,
@@ -94,6 +95,25 @@ export interface ComplianceReport {
     entries_without_key_ref: number;
     oldest_created_at_without_key_ref: string | null;
   };
+  /** Key lifecycle evidence (PCI DSS 3.6.1, 3.7.4, 3.7.5): each figure's requirement is named in `requirements`. */
+  keys: {
+    key_refs: {
+      key_ref: string;
+      status: string;
+      cryptoperiod_days: number | null;
+      entries: number;
+      entries_past_cryptoperiod: number;
+      oldest_ciphertext: string | null;
+    }[];
+    key_refs_total: number;
+    key_refs_truncated: boolean;
+    entries_under_retired_keys: number;
+    entries_under_compromised_keys: number;
+    entries_past_cryptoperiod: number;
+    entries_without_key_ref: number;
+    rewraps_in_window: number;
+    requirements: Record<string, string>;
+  };
   audit: {
     /** `forged`: the newest record's signature does not check; `unsigned`: this vault has no audit key. */
     last_verification: BelievedVerification | null;
@@ -103,6 +123,16 @@ export interface ComplianceReport {
     seals: Record<string, { seal_no: number; sealed_at: string; last_id: number | null } | null>;
   } & RetentionEvidence;
 }
+
+/** Which PCI DSS requirement each figure of the keys section evidences. */
+export const KEY_REQUIREMENTS: Record<string, string> = {
+  key_refs: 'PCI DSS 3.6.1 (key management procedures: which data sits under which key, with its status)',
+  entries_past_cryptoperiod: 'PCI DSS 3.7.4 (keys changed at the end of their cryptoperiod: ciphertexts older than it)',
+  entries_under_retired_keys: 'PCI DSS 3.7.5 (retired keys not used to protect data: should be zero once re-keying is done)',
+  entries_under_compromised_keys: 'PCI DSS 3.7.5 (compromised keys replaced: should be zero)',
+  entries_without_key_ref: 'PCI DSS 3.6.1 (ciphertexts whose key is not recorded)',
+  rewraps_in_window: 'PCI DSS 3.7.4 (re-wraps done in the window, each with a purge proof of the old ciphertext)',
+};
 
 /** Denied rows whose reason column is empty are listed under this key. */
 export const UNSPECIFIED_REASON = 'unspecified';
@@ -155,6 +185,7 @@ export async function buildComplianceReport({ ctx, windowDays }: { ctx: Operatio
       purges: await aggregatePurges(tx, logRange),
       accesses: await aggregateAccesses(tx, logRange),
       sweep: await lastFinishedSweepRun(tx),
+      keys: { ...(await keyFigures(tx, now, KEY_REF_LIMIT)), totals: await keyTotals(tx, now, windowSince) },
       trail: await trailEvidence(tx, ctx.settings.auditSigner),
       retention: await retentionEvidence(tx, ctx.settings.auditSigner, ctx.settings.auditRetentionDays),
       seals: await latestSeals(tx),
@@ -176,6 +207,7 @@ export interface ReportData {
   purges: PurgeCounts[];
   accesses: AccessCounts[];
   sweep: SweepRunRow | undefined;
+  keys: { keys: KeyFigures[]; total: number; totals: Awaited<ReturnType<typeof keyTotals>> };
   /** The newest verification records as they may be believed (their signatures checked). */
   trail: Awaited<ReturnType<typeof trailEvidence>>;
   retention: RetentionEvidence;
@@ -184,7 +216,7 @@ export interface ReportData {
 
 /** Pure: turns the snapshot's aggregates into the report (sums, policy texts, proof verdict, ordering). */
 export function assembleReport(data: ReportData): ComplianceReport {
-  const { now, windowDays, windowSince, policies, entries, purges, accesses, sweep, trail, retention, seals } = data;
+  const { now, windowDays, windowSince, policies, entries, purges, accesses, sweep, trail, retention, seals, keys } = data;
   const byPurpose = new Map<string, PurposeReport>();
   const purposeOf = (name: string) => byPurpose.get(name) ?? byPurpose.set(name, emptyPurpose()).get(name)!;
   const summary: ComplianceReport['summary'] = {
@@ -294,6 +326,24 @@ export function assembleReport(data: ReportData): ComplianceReport {
       key_refs_truncated: entries.keyRefsTotal > entries.keyRefs.length,
       entries_without_key_ref: entries.withoutKeyRef.entries,
       oldest_created_at_without_key_ref: entries.withoutKeyRef.oldestCreatedAt?.toISOString() ?? null,
+    },
+    keys: {
+      key_refs: keys.keys.map((k) => ({
+        key_ref: k.keyRef,
+        status: k.status,
+        cryptoperiod_days: k.cryptoperiodDays,
+        entries: k.entries,
+        entries_past_cryptoperiod: k.pastCryptoperiod,
+        oldest_ciphertext: k.oldestCiphertext?.toISOString() ?? null,
+      })),
+      key_refs_total: keys.total,
+      key_refs_truncated: keys.total > keys.keys.length,
+      entries_under_retired_keys: keys.totals.underRetired,
+      entries_under_compromised_keys: keys.totals.underCompromised,
+      entries_past_cryptoperiod: keys.totals.pastCryptoperiod,
+      entries_without_key_ref: keys.totals.withoutKeyRef,
+      rewraps_in_window: keys.totals.rewrapsInWindow,
+      requirements: KEY_REQUIREMENTS,
     },
     audit: {
       // Believed only when the audit key's signature over the record checks; else reported as forged.

@@ -1,5 +1,6 @@
 import { DEFAULT_ACCESS_POLICY } from '../policies/access-rules';
-import { checkEntry, listPurposeEntries, purgeEntry, retrieveEntry, storeEntry } from './entries.service';
+import { checkEntry, listPurposeEntries, purgeEntry, retrieveEntry, rewrapEntry, storeEntry } from './entries.service';
+import { PreconditionRequiredError } from '../../kernel/errors';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { AUTH_ERRORS, COMMON_ERRORS } from '../../http/responses';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
@@ -7,17 +8,20 @@ import {
   entryDto,
   entryKeyParam,
   entryMetaDto,
+  listedEntryDto,
   listQuerySchema,
   parseIfMatch,
   purgeReceiptDto,
   purposeParam,
   quoteEtag,
+  rewrapBodySchema,
   storeBodySchema,
 } from './entries.schemas';
 
 /** /vault: thin handlers — read the validated input, build the context, call one verb, shape the response. */
 export function vaultOperations(deps: RouteDeps): AnyOperation[] {
   const storeBody = storeBodySchema(deps.settings);
+  const rewrapBody = rewrapBodySchema(deps.settings);
   const entryPath = '/vault/:purpose/:external_id';
   const example = { path: '/vault/card/x1' };
   return [
@@ -127,6 +131,46 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       },
     }),
     defineOperation({
+      name: 'rewrap',
+      method: 'POST',
+      path: `${entryPath}/rewrap`,
+      access: 'authenticated',
+      summary: 'Replace the ciphertext with the same data under another key (re-keying); nothing else of the entry changes',
+      params: entryKeyParam,
+      body: rewrapBody,
+      responses: {
+        200: 'the entry under its new key (ETag)',
+        ...COMMON_ERRORS,
+        ...AUTH_ERRORS,
+        403: "denied by the current policy's store or purge rule, or ownership",
+        404: 'unknown entry',
+        410: 'expired or purged',
+        412: 'If-Match does not match',
+        413: 'value too large',
+        415: 'not application/json',
+        422: 'the new key_ref is retired, compromised, or (keys.require_registered) not registered',
+        428: 'If-Match is required',
+      },
+      example: { path: '/vault/card/x1/rewrap', body: { encrypted_value: 'vault:v1:example', key_ref: 'kms:card-v8' } },
+      run: async (c, { params: { purpose, external_id }, body }) => {
+        const ifMatch = parseIfMatch(c.req.header('if-match'));
+        if (ifMatch === undefined)
+          throw new PreconditionRequiredError('A re-wrap names the version it replaces: send If-Match with the ETag you read.').withReason('if_match_required');
+        const entry = await rewrapEntry({
+          ctx: operationContext(c, deps),
+          key: { purpose, externalId: external_id },
+          input: {
+            encryptedValue: body.encrypted_value,
+            keyRef: body.key_ref,
+            ...(body.algorithm_hint !== undefined && { algorithmHint: body.algorithm_hint }),
+            ifMatch,
+          },
+        });
+        c.header('ETag', quoteEtag(entry.etag));
+        return c.json(entryMetaDto(entry));
+      },
+    }),
+    defineOperation({
       name: 'list',
       method: 'GET',
       path: '/vault/:purpose',
@@ -146,10 +190,12 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
             ...(q.expiring_before !== undefined && { expiringBefore: q.expiring_before }),
             ...(q.fingerprint !== undefined && { fingerprint: q.fingerprint }),
             ...(q.owner_app !== undefined && { ownerApp: q.owner_app }),
+            ...(q.key_ref !== undefined && { keyRef: q.key_ref }),
           },
         });
         c.header('Cache-Control', 'no-store');
-        return c.json({ items: page.items.map(entryMetaDto), next_cursor: page.nextCursor });
+        const now = deps.clock.now();
+        return c.json({ items: page.items.map((e) => listedEntryDto(e, now)), next_cursor: page.nextCursor });
       },
     }),
   ];

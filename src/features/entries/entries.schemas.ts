@@ -61,6 +61,19 @@ export function listQuerySchema(maxLimit: number) {
         .optional(),
       fingerprint: z.string().min(1).max(256).regex(PRINTABLE).optional(),
       owner_app: z.string().regex(APP_NAME_PATTERN).optional(),
+      key_ref: z.string().min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
+    })
+    .strict();
+}
+
+/** The re-wrap body: the new ciphertext and the key it is under now; nothing else of the entry changes. */
+export function rewrapBodySchema(limits: BodyLimits) {
+  const store = storeBodySchema(limits).shape;
+  return z
+    .object({
+      encrypted_value: store.encrypted_value,
+      key_ref: z.string({ error: 'key_ref is required: the key the new ciphertext is under' }).min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces'),
+      algorithm_hint: store.algorithm_hint,
     })
     .strict();
 }
@@ -98,7 +111,14 @@ export function entryMetaDto(e: EntryMeta) {
     created_at: iso(e.createdAt),
     updated_at: iso(e.updatedAt),
     expires_at: iso(e.expiresAt),
+    value_written_at: iso(e.valueWrittenAt ?? e.createdAt),
   };
+}
+
+/** A listed entry: its metadata and how old its ciphertext is (what a key's cryptoperiod is measured against). */
+export function listedEntryDto(e: EntryMeta, now: Date) {
+  const written = e.valueWrittenAt ?? e.createdAt;
+  return { ...entryMetaDto(e), ciphertext_age_days: Math.floor((now.getTime() - written.getTime()) / 86_400_000) };
 }
 
 /** A retrieved entry: the blob exactly as stored, plus its metadata. */

@@ -20,6 +20,8 @@ import {
 } from './entry.repository';
 import { findAccessPolicy, findAccessPolicyForShare, findRetentionPolicy, listAccessPolicies } from '../policies/policy.repository';
 import { purgeEntrySet } from '../purge/purge.repository';
+import { findKeyRef } from '../keys/key.repository';
+import { keyRefusal } from '../keys/key-status';
 import { isUniqueViolation } from '../../storage/transaction';
 import type { EntryRow } from '../../storage/schema/index';
 import type { Db } from '../../storage/database';
@@ -50,7 +52,8 @@ const denied = (reason: string) => new ForbiddenError().withReason(reason);
 /**
  * Store or replace. Checks run in the documented order — retention policy (422), the purpose's
  * `store_apps` (403), access policy (422), its store rule (403), for a replace the current policy's store
- * and purge rules and ownership (403), preconditions (412), expiry (422) — all before any write. A replace
+ * and purge rules and ownership (403), preconditions (412), the key_ref's status (422), expiry (422) — all
+ * before any write. A replace
  * destroys the version it overwrites, so that version gets a purge-log row with its proof (method
  * `replace`) in the same transaction: no ciphertext leaves the vault without one. Two creators racing on
  * one key: the loser's insert hits the unique index, and the retry sees the winner's row (so
@@ -68,10 +71,11 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
   const now = ctx.clock.now();
   // The three reads go out together (postgres.js pipelines them on the transaction's connection, one
   // round trip instead of three); their answers are still judged in the documented order below.
-  const [retention, policy, existing] = await Promise.all([
+  const [retention, policy, existing, key] = await Promise.all([
     findRetentionPolicy(tx, purpose, 'share'),
     findAccessPolicyForShare(tx, input.accessPolicy),
     findEntryForUpdate(tx, input.key),
+    input.keyRef === undefined ? undefined : findKeyRef(tx, input.keyRef, 'share'),
   ]);
   if (!retention) {
     throw new PolicyMissingError(
@@ -105,6 +109,10 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
   if (input.ifMatch && !(live && (input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag)))) {
     throw new PreconditionFailedError('The entry does not match If-Match; it was changed, purged or never existed.');
   }
+  // No new data under a retired or compromised key (PCI DSS 3.7.5); the key row is share-locked, so a
+  // status change waits for this store or comes before it.
+  const keyProblem = keyRefusal(input.keyRef, key, ctx.settings.requireRegisteredKeys);
+  if (keyProblem) throw keyProblem;
 
   const createdAt = live ? existing.createdAt : now;
   const expiresAt = resolveExpiry(retention, input.expiresAt, now, createdAt);
@@ -125,6 +133,7 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
     updatedAt: now,
     expiresAt,
     purgedAt: null,
+    valueWrittenAt: now,
   };
   const status = live ? 200 : 201;
   if (existing && existing.purgedAt === null) {
@@ -144,6 +153,78 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
   return {
     status,
     write: async () => ({ entry: toMeta(await (existing ? overwriteEntry(tx, existing.id, values) : insertEntry(tx, values))), created: !live }),
+  };
+}
+
+export interface RewrapInput {
+  encryptedValue: string;
+  keyRef: string;
+  algorithmHint?: string;
+  /** The versions this re-wrap may replace (If-Match, required). */
+  ifMatch: string[];
+}
+
+/**
+ * POST /vault/{purpose}/{external_id}/rewrap: the same ciphertext re-encrypted under another key (the KMS
+ * did that; the vault never sees a key). Only the ciphertext and its key fields change — owner, policy,
+ * metadata, created_at, expires_at and the retrieval budget spent stay — so a re-wrap never grants more
+ * reads. Checks: unknown (404), the current policy's store and purge rules and ownership (403), expired or
+ * shredded (410), If-Match (412), the new key_ref's status (422). The destroyed ciphertext gets its
+ * purge-log row and proof (method `rewrap`, the reason naming both key_refs) in the same transaction.
+ */
+export async function rewrapEntry({ ctx, key, input }: { ctx: OperationContext; key: EntryKey; input: RewrapInput }): Promise<StoredEntry> {
+  return inTransaction(ctx, { operation: 'rewrap', purpose: key.purpose, externalId: key.externalId }, (tx) => rewrapOnce(tx, ctx, key, input));
+}
+
+async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, input: RewrapInput): Promise<DeferredOutcome<StoredEntry>> {
+  const now = ctx.clock.now();
+  const [retention, existing, newKey] = await Promise.all([
+    findRetentionPolicy(tx, key.purpose, 'share'),
+    findEntryForUpdate(tx, key),
+    findKeyRef(tx, input.keyRef, 'share'),
+  ]);
+  if (!existing) throw new NotFoundError().withReason('not_found');
+  const policy = await findAccessPolicyForShare(tx, existing.accessPolicy);
+  for (const operation of ['store', 'purge'] as const) {
+    const verdict = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: existing.ownerApp }, operation);
+    if (!verdict.allow) throw denied(`rewrap needs the current policy's ${operation} rule: ${verdict.reason}`);
+  }
+  if (existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw denied('not_owner');
+  if (isGone(existing, now, retention?.maxRetentionDays ?? null)) {
+    throw new GoneError('The entry has expired or was purged; there is no ciphertext left to re-wrap.').withReason(existing.purgedAt ? 'purged' : 'expired');
+  }
+  if (!(input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag))) {
+    throw new PreconditionFailedError('The entry does not match If-Match; it was changed since you read it.');
+  }
+  const keyProblem = keyRefusal(input.keyRef, newKey, ctx.settings.requireRegisteredKeys);
+  if (keyProblem) throw keyProblem;
+  await purgeEntrySet(tx, {
+    target: {
+      kind: 'replace',
+      method: 'rewrap',
+      id: existing.id,
+      reason: `re-wrapped from key_ref ${existing.keyRef ?? '(none)'} to ${input.keyRef} by ${ctx.actor.app}`,
+    },
+    now,
+    actor: purgeActor(ctx),
+    proofs: ctx.settings.purgeProofHash,
+    sweepRunId: null,
+    auditEach: false,
+  });
+  const { id: _id, ...kept } = existing;
+  const values = {
+    ...kept,
+    encryptedValue: input.encryptedValue,
+    keyRef: input.keyRef,
+    algorithmHint: input.algorithmHint ?? existing.algorithmHint,
+    etag: newEtag(),
+    updatedAt: now,
+    valueWrittenAt: now,
+  };
+  return {
+    status: 200,
+    reason: `key_ref ${existing.keyRef ?? '(none)'} -> ${input.keyRef}`,
+    write: async () => toMeta(await overwriteEntry(tx, existing.id, values)),
   };
 }
 
@@ -315,6 +396,8 @@ export interface ListInput {
   expiringBefore?: Date;
   fingerprint?: string;
   ownerApp?: string;
+  /** Only the live entries under this key_ref (finding the work of a re-keying). */
+  keyRef?: string;
 }
 
 export function encodeCursor(externalId: string): string {
@@ -351,6 +434,7 @@ export async function listPurposeEntries({
       ...(input.expiringBefore && { expiringBefore: input.expiringBefore }),
       ...(input.fingerprint !== undefined && { fingerprint: input.fingerprint }),
       ...(input.ownerApp !== undefined && { ownerApp: input.ownerApp }),
+      ...(input.keyRef !== undefined && { keyRef: input.keyRef }),
     });
     const items = rows.slice(0, input.limit);
     const nextCursor = rows.length > input.limit ? encodeCursor(items[items.length - 1]!.externalId) : null;

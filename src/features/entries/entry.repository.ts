@@ -110,6 +110,7 @@ export interface ListQuery {
   expiringBefore?: Date;
   fingerprint?: string;
   ownerApp?: string;
+  keyRef?: string;
 }
 
 /**
@@ -136,6 +137,7 @@ export async function listEntries(tx: Db, q: ListQuery): Promise<EntryMeta[]> {
   if (q.expiringBefore) where.push(`expires_at < ${param(q.expiringBefore.toISOString())}`);
   if (q.fingerprint !== undefined) where.push(`fingerprint = ${param(q.fingerprint)}`);
   if (q.ownerApp !== undefined) where.push(`owner_app = ${param(q.ownerApp)}`);
+  if (q.keyRef !== undefined) where.push(`key_ref = ${param(q.keyRef)}`);
   const text = `select ${META_COLUMNS} from vault.entries where ${where.join(' and ')} order by external_id limit ${param(q.limit + 1)}`;
   return (await preparedRows<Record<string, unknown>>(tx, text, params)).map(metaFromRow);
 }

@@ -2,9 +2,9 @@ import { RetentionViolationError } from '../../kernel/errors';
 
 export type PurgeMethod = 'physical-delete' | 'crypto-shred' | 'retention-expire';
 export const PURGE_METHODS: readonly PurgeMethod[] = ['physical-delete', 'crypto-shred', 'retention-expire'];
-/** What a purge-log row's `method` says: a purpose's method, or `replace` for the version a replace destroyed. */
-export type PurgeLogMethod = PurgeMethod | 'replace';
-export const PURGE_LOG_METHODS: readonly PurgeLogMethod[] = [...PURGE_METHODS, 'replace'];
+/** What a purge-log row's `method` says: a purpose's method, or `replace` / `rewrap` for the version a replace or re-wrap destroyed. */
+export type PurgeLogMethod = PurgeMethod | 'replace' | 'rewrap';
+export const PURGE_LOG_METHODS: readonly PurgeLogMethod[] = [...PURGE_METHODS, 'replace', 'rewrap'];
 
 export interface RetentionPolicy {
   purpose: string;

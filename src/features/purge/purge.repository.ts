@@ -25,8 +25,11 @@ export interface PurgeActor {
 export type PurgeTarget =
   | { kind: 'one'; id: number; reason: string }
   | { kind: 'due'; batchSize: number }
-  /** The version a replace is about to overwrite: its purge-log row and proof only; the caller's write destroys it. */
-  | { kind: 'replace'; id: number; reason: string };
+  /**
+   * The version a replace (or a re-wrap) is about to overwrite: its purge-log row and proof only, with
+   * method `replace` (or `rewrap`); the caller's write destroys it.
+   */
+  | { kind: 'replace'; id: number; reason: string; method?: 'replace' | 'rewrap' };
 
 export interface PurgeSetOptions {
   target: PurgeTarget;
@@ -85,7 +88,8 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
     victims as (
       select v0.id, v0.purpose, v0.external_id, v0.encrypted_value, v0.access_policy, v0.algorithm_hint, v0.key_ref,
              v0.fingerprint, v0.owner_app, v0.created_at, v0.updated_at, v0.expires_at,
-             case when ${replacing}::boolean then 'replace' else coalesce(r.purge_method, 'physical-delete') end as method,
+             case when ${replacing}::boolean then ${o.target.kind === 'replace' ? (o.target.method ?? 'replace') : 'replace'}::text
+                  else coalesce(r.purge_method, 'physical-delete') end as method,
              /* a replaced ciphertext always gets its proof: it leaves the vault without a purge of its own */
              ${replacing}::boolean or coalesce(r.require_purge_proof, true) as want_proof,
              case when r.purge_method = 'retention-expire' and not ${replacing}::boolean
@@ -99,7 +103,7 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
     ),
     recs as (select v.*, ${record} as record from victims v),
     deleted as (
-      delete from vault.entries e using recs where e.id = recs.id and recs.method not in ('crypto-shred', 'replace') returning e.id
+      delete from vault.entries e using recs where e.id = recs.id and recs.method not in ('crypto-shred', 'replace', 'rewrap') returning e.id
     ),
     shredded as (
       update vault.entries e set encrypted_value = '', purged_at = ${now}::timestamptz

@@ -29,6 +29,8 @@ export const entries = vaultSchema.table(
     updatedAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
     expiresAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
     purgedAt: timestamp({ withTimezone: true, precision: 3 }),
+    /** When the ciphertext was last written (a store or a re-wrap): the age a key's cryptoperiod is measured against. */
+    valueWrittenAt: timestamp({ withTimezone: true, precision: 3 }),
   },
   (t) => [
     uniqueIndex('entries_purpose_external_id_key').on(t.purpose, t.externalId),
@@ -37,6 +39,8 @@ export const entries = vaultSchema.table(
     index('entries_access_policy_idx').on(t.accessPolicy),
     // The sweep's second test: past created_at + max_retention_days of the purpose's current policy.
     index('entries_purpose_created_idx').on(t.purpose, t.createdAt).where(sql`${t.purgedAt} is null`),
+    // Finding the work of a re-keying: the live entries under one key_ref.
+    index('entries_key_ref_idx').on(t.keyRef).where(sql`${t.purgedAt} is null`),
     check('entries_shredded_value_empty', sql`${t.purgedAt} is null or ${t.encryptedValue} = ''`),
   ],
 );

@@ -7,3 +7,4 @@ export * from './purge-log';
 export * from './sweep-runs';
 export * from './purge-receipts';
 export * from './audit-seals';
+export * from './key-refs';

@@ -1,0 +1,30 @@
+CREATE TABLE "vault"."key_refs" (
+	"key_ref" text PRIMARY KEY NOT NULL,
+	"status" text NOT NULL,
+	"cryptoperiod_days" integer,
+	"description" text,
+	"created_at" timestamp (3) with time zone NOT NULL,
+	"updated_at" timestamp (3) with time zone NOT NULL,
+	CONSTRAINT "key_refs_status" CHECK ("vault"."key_refs"."status" in ('active', 'retired', 'compromised')),
+	CONSTRAINT "key_refs_cryptoperiod" CHECK ("vault"."key_refs"."cryptoperiod_days" is null or "vault"."key_refs"."cryptoperiod_days" between 1 and 3650)
+);
+--> statement-breakpoint
+ALTER TABLE "vault"."entries" ADD COLUMN "value_written_at" timestamp (3) with time zone;--> statement-breakpoint
+CREATE INDEX "entries_key_ref_idx" ON "vault"."entries" USING btree ("key_ref") WHERE "vault"."entries"."purged_at" is null;--> statement-breakpoint
+-- Existing ciphertexts were last written when their row was.
+UPDATE "vault"."entries" SET "value_written_at" = "updated_at" WHERE "value_written_at" IS NULL;--> statement-breakpoint
+-- A key's status only goes forward (active → retired → compromised, or active → compromised), for
+-- every client: the API refuses it first, this refuses it for anything else.
+CREATE OR REPLACE FUNCTION "vault"."refuse_key_status_backwards"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF (CASE OLD.status WHEN 'active' THEN 0 WHEN 'retired' THEN 1 ELSE 2 END)
+     > (CASE NEW.status WHEN 'active' THEN 0 WHEN 'retired' THEN 1 ELSE 2 END) THEN
+    RAISE EXCEPTION 'vault.key_refs: status of % may not go from % to %', OLD.key_ref, OLD.status, NEW.status
+      USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END
+$$;--> statement-breakpoint
+CREATE TRIGGER "key_refs_status_forward" BEFORE UPDATE ON "vault"."key_refs"
+  FOR EACH ROW EXECUTE FUNCTION "vault"."refuse_key_status_backwards"();

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { KEY_STATUSES, type KeyStatus } from './key-status';
+import type { KeyView } from './keys.service';
+import type { KeyRef } from './key.repository';
+
+/** The same shape a store's key_ref has: printable ASCII without spaces, up to 256 bytes (percent-encoded in the path). */
+export const KEY_REF_PATTERN = /^[\x21-\x7e]{1,256}$/;
+export const keyRefParam = z.object({ key_ref: z.string().regex(KEY_REF_PATTERN, 'key_ref is 1–256 printable ASCII characters without spaces') });
+
+export const keyBodySchema = z
+  .object({
+    status: z.enum(KEY_STATUSES as [KeyStatus, ...KeyStatus[]], { error: "status is required: 'active', 'retired' or 'compromised'" }),
+    cryptoperiod_days: z.number().int().min(1).max(3650).optional(),
+    description: z.string().max(1000).nullable().optional(),
+  })
+  .strict();
+
+export const keyListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z.string().max(400).optional(),
+  })
+  .strict();
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function keyDto(k: KeyRef) {
+  return {
+    key_ref: k.keyRef,
+    status: k.status,
+    cryptoperiod_days: k.cryptoperiodDays,
+    description: k.description,
+    created_at: iso(k.createdAt),
+    updated_at: iso(k.updatedAt),
+  };
+}
+
+export function keyViewDto(v: KeyView) {
+  return { ...keyDto(v.key), live_entries: v.liveEntries, oldest_ciphertext: iso(v.oldestCiphertext), entries_past_cryptoperiod: v.pastCryptoperiod };
+}
+
+export const encodeKeyCursor = (keyRef: string) => Buffer.from(keyRef, 'utf8').toString('base64url');
+export const decodeKeyCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
