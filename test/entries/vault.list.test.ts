@@ -17,7 +17,9 @@ const META_KEYS = [
   'owner_app',
   'purpose',
   'updated_at',
-];
+  'value_written_at',
+  'ciphertext_age_days',
+].sort();
 
 interface Page {
   items: Record<string, unknown>[];

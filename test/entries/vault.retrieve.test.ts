@@ -117,6 +117,7 @@ describe('GET /vault/{purpose}/{external_id}', () => {
       created_at: START.toISOString(),
       updated_at: START.toISOString(),
       expires_at: '2026-07-01T00:00:00.000Z',
+      value_written_at: START.toISOString(),
     });
     const row = await logFor(vault, res);
     expect(row).toMatchObject({

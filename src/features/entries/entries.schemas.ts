@@ -72,7 +72,11 @@ export function rewrapBodySchema(limits: BodyLimits) {
   return z
     .object({
       encrypted_value: store.encrypted_value,
-      key_ref: z.string({ error: 'key_ref is required: the key the new ciphertext is under' }).min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces'),
+      key_ref: z
+        .string({ error: 'key_ref is required: the key the new ciphertext is under' })
+        .min(1)
+        .max(256)
+        .regex(PRINTABLE, 'printable ASCII without spaces'),
       algorithm_hint: store.algorithm_hint,
     })
     .strict();

@@ -41,7 +41,9 @@ export function keyRefusal(
       : undefined;
   }
   if (registered.status === 'retired')
-    return new UnprocessableError(`key_ref '${keyRef}' is retired: no new data may be protected under it.`).withReason('key_retired').withProblemCode('key_retired');
+    return new UnprocessableError(`key_ref '${keyRef}' is retired: no new data may be protected under it.`)
+      .withReason('key_retired')
+      .withProblemCode('key_retired');
   if (registered.status === 'compromised')
     return new UnprocessableError(`key_ref '${keyRef}' is compromised: no new data may be protected under it.`)
       .withReason('key_compromised')
