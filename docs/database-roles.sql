@@ -16,8 +16,12 @@ GRANT SELECT ON drizzle.__drizzle_migrations TO vsql_vault;
 
 -- State the vault governs.
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.entries TO vsql_vault;
--- Key references: registered and moved forward (a trigger refuses a status going back), never deleted.
-GRANT SELECT, INSERT, UPDATE ON vault.key_refs TO vsql_vault;
+-- Key references: registered and moved forward (a trigger refuses a status going back, a rename and a
+-- delete), and only their terms may change.
+GRANT SELECT, INSERT ON vault.key_refs TO vsql_vault;
+GRANT UPDATE (status, cryptoperiod_days, description, updated_at) ON vault.key_refs TO vsql_vault;
+-- Legal holds: placed, changed and released by admins through the vault.
+GRANT SELECT, INSERT, UPDATE, DELETE ON vault.legal_holds TO vsql_vault;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.retention_policies, vault.access_policies TO vsql_vault;
 GRANT SELECT, INSERT, UPDATE ON vault.sweep_runs TO vsql_vault;
 

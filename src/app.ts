@@ -15,6 +15,7 @@ import { auditTargets, mountOperations, type AnyOperation } from './kernel/opera
 import { accessPolicyOperations } from './features/policies/access-policies.routes';
 import { auditOperations } from './features/audit/audit.routes';
 import { keyOperations } from './features/keys/keys.routes';
+import { holdOperations } from './features/holds/holds.routes';
 import { complianceOperations } from './features/compliance/compliance.routes';
 import { discoveryOperations } from './features/service/discovery.routes';
 import { healthOperations } from './features/service/health.routes';
@@ -145,6 +146,7 @@ export function createApp(deps: AppDeps) {
     ...retentionPolicyOperations(routeDeps),
     ...accessPolicyOperations(routeDeps),
     ...keyOperations(routeDeps),
+    ...holdOperations(routeDeps),
     ...purgeOperations(routeDeps),
     ...complianceOperations(routeDeps),
     ...auditOperations(routeDeps),

@@ -49,6 +49,11 @@ describe('key references as governed objects', () => {
     expect((await putKey(vault, 'kms:x', { status: 'active' }, 'qsa')).status).toBe(403);
   });
 
+  it('concurrent first registrations of one key_ref: one 201, the others 200, never a 500', async () => {
+    const answers = await Promise.all(Array.from({ length: 5 }, () => putKey(vault, 'kms:raced', { status: 'active' })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 201]);
+  });
+
   it('every change is audited with the old and the new terms', async () => {
     const res = await putKey(vault, 'kms:a', { status: 'retired' });
     expect(res.status).toBe(200);
@@ -241,6 +246,42 @@ describe('re-wrap', () => {
     expect(await etagOf('r7')).toBe(etag);
   });
 
+  it('a re-wrap that re-encrypts nothing is refused: the same bytes (422 rewrap_unchanged), the same key_ref (422 rewrap_same_key), If-Match * (428)', async () => {
+    await store(vault, 'pay', 'card', 'r8', { encrypted_value: 'c8', key_ref: 'kms:v7' });
+    const etag = await etagOf('r8');
+    const same = await rewrap(vault, 'pay', 'r8', { encrypted_value: 'c8', key_ref: 'kms:v8' }, etag);
+    expect(same.status).toBe(422);
+    expect((await problem(same)).code).toBe('rewrap_unchanged');
+    const sameKey = await rewrap(vault, 'pay', 'r8', { encrypted_value: 'c8-new', key_ref: 'kms:v7' }, etag);
+    expect(sameKey.status).toBe(422);
+    expect((await problem(sameKey)).code).toBe('rewrap_same_key');
+    expect((await rewrap(vault, 'pay', 'r8', { encrypted_value: 'c8-new', key_ref: 'kms:v8' }, '*')).status).toBe(428);
+    expect(await etagOf('r8')).toBe(etag);
+  });
+
+  it('a store of the same bytes again does not renew the ciphertext age', async () => {
+    clock.set('2026-06-10T12:00:00.000Z');
+    await store(vault, 'pay', 'card', 'r9', { encrypted_value: 'c9', key_ref: 'kms:v7' });
+    clock.set('2026-06-12T12:00:00.000Z');
+    const again = (await (await store(vault, 'pay', 'card', 'r9', { encrypted_value: 'c9', key_ref: 'kms:v7' })).json()) as { value_written_at: string };
+    expect(again.value_written_at).toBe('2026-06-10T12:00:00.000Z');
+    clock.set('2026-06-10T12:00:00.000Z');
+  });
+
+  it("a re-wrap obeys the purpose's store_apps like a store does", async () => {
+    await store(vault, 'pay', 'card', 'r10', { encrypted_value: 'c10', key_ref: 'kms:v7' });
+    const etag = await etagOf('r10');
+    await putRetention(vault, 'card', { max_retention_days: 365, default_ttl_days: 90, store_apps: ['other'] });
+    try {
+      const res = await rewrap(vault, 'pay', 'r10', { encrypted_value: 'c10-new', key_ref: 'kms:v8' }, etag);
+      expect(res.status).toBe(403);
+      const row = (await vault.accessLog()).find((r) => r.request_id === res.headers.get('x-request-id'))!;
+      expect(row.reason).toBe('purpose_reserved');
+    } finally {
+      await putRetention(vault, 'card');
+    }
+  });
+
   it('two concurrent re-wraps with the same ETag: exactly one 200, the other 412', async () => {
     await store(vault, 'pay', 'card', 'r4', { encrypted_value: 'c4', key_ref: 'kms:v7' });
     const etag = await etagOf('r4');
@@ -351,5 +392,8 @@ describe('finding the work, and the evidence', () => {
     const etag = (await vault.request('HEAD', '/vault/card/old-0', { as: 'pay' })).headers.get('etag')!;
     expect((await rewrap(vault, 'pay', 'old-0', { encrypted_value: 'rewrapped', key_ref: 'kms:v8' }, etag)).status).toBe(200);
     expect(await report()).toMatchObject({ entries_under_retired_keys: 2, entries_past_cryptoperiod: 2, rewraps_in_window: 1 });
+    // A re-wrap is proven like a purge, but the entry lives on: the report does not count it as a purge.
+    const summary = ((await (await vault.request('GET', '/compliance/report', { as: 'qsa' })).json()) as { summary: { purged_in_window: number } }).summary;
+    expect(summary.purged_in_window).toBe(1); // the one DELETE of token/shredded
   });
 });

@@ -187,6 +187,8 @@ export async function aggregatePurges(tx: Db, p: { windowSince: Date; since30: D
                count(*) filter (where purged_at >= ${w}::timestamptz and proof is null)::text as no_proof
           from vault.purge_log
          where purged_at >= least(${w}::timestamptz, ${d30}::timestamptz) and purged_at <= ${p.until.toISOString()}::timestamptz
+           -- A replaced or re-wrapped version is proven like a purge, but the entry lives on: not a purge here.
+           and method not in ('replace', 'rewrap')
          group by purpose
          order by purpose`,
   );

@@ -1,6 +1,7 @@
 import { trailEvidence, type BelievedVerification } from '../audit/audit.service';
 import { retentionEvidence } from '../audit/audit-retention.service';
 import { keyFigures, keyTotals, type KeyFigures } from '../keys/key.repository';
+import { heldDue, holdFigures, listHolds, type LegalHold } from '../holds/hold.repository';
 import {
   aggregateAccesses,
   aggregateEntries,
@@ -95,6 +96,22 @@ export interface ComplianceReport {
     entries_without_key_ref: number;
     oldest_created_at_without_key_ref: string | null;
   };
+  /** Legal holds (PCI DSS 3.1.1: the justification of any retention beyond policy is each hold's reason and case_ref). */
+  legal_holds: {
+    holds: {
+      name: string;
+      purpose: string;
+      external_ids: string[] | null;
+      owner_app: string | null;
+      reason: string;
+      case_ref: string | null;
+      created_at: string;
+      entries_kept: number;
+      entries_past_retention: number;
+    }[];
+    entries_kept_past_retention: number;
+    requirement: string;
+  };
   /** Key lifecycle evidence (PCI DSS 3.6.1, 3.7.4, 3.7.5): each figure's requirement is named in `requirements`. */
   keys: {
     key_refs: {
@@ -186,6 +203,7 @@ export async function buildComplianceReport({ ctx, windowDays }: { ctx: Operatio
       accesses: await aggregateAccesses(tx, logRange),
       sweep: await lastFinishedSweepRun(tx),
       keys: { ...(await keyFigures(tx, now, KEY_REF_LIMIT)), totals: await keyTotals(tx, now, windowSince) },
+      holds: { list: await listHolds(tx), figures: await holdFigures(tx, now), due: [...(await heldDue(tx, now)).values()].reduce((a, b) => a + b, 0) },
       trail: await trailEvidence(tx, ctx.settings.auditSigner),
       retention: await retentionEvidence(tx, ctx.settings.auditSigner, ctx.settings.auditRetentionDays),
       seals: await latestSeals(tx),
@@ -208,6 +226,7 @@ export interface ReportData {
   accesses: AccessCounts[];
   sweep: SweepRunRow | undefined;
   keys: { keys: KeyFigures[]; total: number; totals: Awaited<ReturnType<typeof keyTotals>> };
+  holds: { list: LegalHold[]; figures: Map<string, { kept: number; pastRetention: number }>; due: number };
   /** The newest verification records as they may be believed (their signatures checked). */
   trail: Awaited<ReturnType<typeof trailEvidence>>;
   retention: RetentionEvidence;
@@ -216,7 +235,7 @@ export interface ReportData {
 
 /** Pure: turns the snapshot's aggregates into the report (sums, policy texts, proof verdict, ordering). */
 export function assembleReport(data: ReportData): ComplianceReport {
-  const { now, windowDays, windowSince, policies, entries, purges, accesses, sweep, trail, retention, seals, keys } = data;
+  const { now, windowDays, windowSince, policies, entries, purges, accesses, sweep, trail, retention, seals, keys, holds } = data;
   const byPurpose = new Map<string, PurposeReport>();
   const purposeOf = (name: string) => byPurpose.get(name) ?? byPurpose.set(name, emptyPurpose()).get(name)!;
   const summary: ComplianceReport['summary'] = {
@@ -326,6 +345,25 @@ export function assembleReport(data: ReportData): ComplianceReport {
       key_refs_truncated: entries.keyRefsTotal > entries.keyRefs.length,
       entries_without_key_ref: entries.withoutKeyRef.entries,
       oldest_created_at_without_key_ref: entries.withoutKeyRef.oldestCreatedAt?.toISOString() ?? null,
+    },
+    legal_holds: {
+      holds: holds.list.map((h) => {
+        const f = holds.figures.get(h.name) ?? { kept: 0, pastRetention: 0 };
+        return {
+          name: h.name,
+          purpose: h.purpose,
+          external_ids: h.externalIds,
+          owner_app: h.ownerApp,
+          reason: h.reason,
+          case_ref: h.caseRef,
+          created_at: h.createdAt.toISOString(),
+          entries_kept: f.kept,
+          entries_past_retention: f.pastRetention,
+        };
+      }),
+      // Each entry once, however many holds cover it: what the sweep would purge now but for the holds.
+      entries_kept_past_retention: holds.due,
+      requirement: 'PCI DSS 3.1.1 (retention beyond policy is justified: each hold names its reason and case_ref)',
     },
     keys: {
       key_refs: keys.keys.map((k) => ({

@@ -154,8 +154,11 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       example: { path: '/vault/card/x1/rewrap', body: { encrypted_value: 'vault:v1:example', key_ref: 'kms:card-v8' } },
       run: async (c, { params: { purpose, external_id }, body }) => {
         const ifMatch = parseIfMatch(c.req.header('if-match'));
-        if (ifMatch === undefined)
-          throw new PreconditionRequiredError('A re-wrap names the version it replaces: send If-Match with the ETag you read.').withReason('if_match_required');
+        // `*` names no version: a re-keying job could roll back a change made since it read the entry.
+        if (ifMatch === undefined || ifMatch.includes('*'))
+          throw new PreconditionRequiredError('A re-wrap names the version it replaces: send If-Match with the ETag you read (not *).').withReason(
+            'if_match_required',
+          );
         const entry = await rewrapEntry({
           ctx: operationContext(c, deps),
           key: { purpose, externalId: external_id },

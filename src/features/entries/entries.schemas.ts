@@ -9,6 +9,14 @@ export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 export const POLICY_NAME_PATTERN = PURPOSE_PATTERN;
 const PRINTABLE = /^[\x21-\x7e]+$/;
 
+/** A key_ref: printable ASCII without spaces, 1–256 bytes, and addressable as a path segment (not `.` or `..`). */
+export const keyRefSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(PRINTABLE, 'printable ASCII without spaces')
+  .refine((v) => v !== '.' && v !== '..', "a key_ref cannot be '.' or '..' (it must be addressable at /admin/keys/{key_ref})");
+
 export const purposeParam = z.object({ purpose: z.string().regex(PURPOSE_PATTERN, 'purpose must match ^[a-z0-9][a-z0-9_-]{0,63}$') });
 export const entryKeyParam = purposeParam.extend({
   external_id: z.string().regex(EXTERNAL_ID_PATTERN, 'external_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$'),
@@ -32,7 +40,7 @@ export function storeBodySchema(limits: BodyLimits) {
           }
         }),
       algorithm_hint: z.string().min(1).max(64).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
-      key_ref: z.string().min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
+      key_ref: keyRefSchema.optional(),
       metadata: z
         .record(z.string().max(128), z.json())
         .refine(
@@ -61,7 +69,7 @@ export function listQuerySchema(maxLimit: number) {
         .optional(),
       fingerprint: z.string().min(1).max(256).regex(PRINTABLE).optional(),
       owner_app: z.string().regex(APP_NAME_PATTERN).optional(),
-      key_ref: z.string().min(1).max(256).regex(PRINTABLE, 'printable ASCII without spaces').optional(),
+      key_ref: keyRefSchema.optional(),
     })
     .strict();
 }
@@ -115,13 +123,13 @@ export function entryMetaDto(e: EntryMeta) {
     created_at: iso(e.createdAt),
     updated_at: iso(e.updatedAt),
     expires_at: iso(e.expiresAt),
-    value_written_at: iso(e.valueWrittenAt ?? e.createdAt),
+    value_written_at: iso(e.valueWrittenAt ?? e.updatedAt),
   };
 }
 
 /** A listed entry: its metadata and how old its ciphertext is (what a key's cryptoperiod is measured against). */
 export function listedEntryDto(e: EntryMeta, now: Date) {
-  const written = e.valueWrittenAt ?? e.createdAt;
+  const written = e.valueWrittenAt ?? e.updatedAt;
   return { ...entryMetaDto(e), ciphertext_age_days: Math.floor((now.getTime() - written.getTime()) / 86_400_000) };
 }
 

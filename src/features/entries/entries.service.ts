@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { decide, listGrants, type PolicyRules } from '../policies/access-rules';
-import { ConflictError, ForbiddenError, GoneError, NotFoundError, PolicyMissingError, PreconditionFailedError, ValidationError } from '../../kernel/errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  NotFoundError,
+  PolicyMissingError,
+  PreconditionFailedError,
+  UnprocessableError,
+  ValidationError,
+} from '../../kernel/errors';
 import { hasRole, inPurposeScope } from '../../kernel/principal';
 import { isGone, resolveExpiry, type PurgeLogMethod } from '../policies/retention';
 import { judgeRead, type ReadVerdict } from './read-decision';
@@ -22,6 +31,7 @@ import { findAccessPolicy, findAccessPolicyForShare, findRetentionPolicy, listAc
 import { purgeEntrySet } from '../purge/purge.repository';
 import { findKeyRef } from '../keys/key.repository';
 import { keyRefusal } from '../keys/key-status';
+import { isHeld } from '../holds/hold.repository';
 import { isUniqueViolation } from '../../storage/transaction';
 import type { EntryRow } from '../../storage/schema/index';
 import type { Db } from '../../storage/database';
@@ -109,6 +119,8 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
   if (input.ifMatch && !(live && (input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag)))) {
     throw new PreconditionFailedError('The entry does not match If-Match; it was changed, purged or never existed.');
   }
+  // A replace destroys the ciphertext it overwrites (live, or expired and not yet swept): not under a legal hold.
+  if (existing && existing.purgedAt === null && (await isHeld(tx, existing.id))) throw heldRefusal('replaced');
   // No new data under a retired or compromised key (PCI DSS 3.7.5); the key row is share-locked, so a
   // status change waits for this store or comes before it.
   const keyProblem = keyRefusal(input.keyRef, key, ctx.settings.requireRegisteredKeys);
@@ -133,7 +145,8 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
     updatedAt: now,
     expiresAt,
     purgedAt: null,
-    valueWrittenAt: now,
+    // The ciphertext's age is what a cryptoperiod is measured against: writing the same bytes again does not renew it.
+    valueWrittenAt: live && existing.encryptedValue === input.encryptedValue ? (existing.valueWrittenAt ?? existing.updatedAt) : now,
   };
   const status = live ? 200 : 201;
   if (existing && existing.purgedAt === null) {
@@ -184,6 +197,12 @@ async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, input: R
     findKeyRef(tx, input.keyRef, 'share'),
   ]);
   if (!existing) throw new NotFoundError().withReason('not_found');
+  // Writing ciphertext is a store's business: the purpose must still have its policy and, when it reserves
+  // stores to named apps, name the caller.
+  if (!retention) throw new PolicyMissingError(`No retention policy exists for purpose '${key.purpose}'.`).withReason('no_retention_policy');
+  if (retention.storeApps && !retention.storeApps.includes(ctx.actor.app)) {
+    throw new ForbiddenError(`Purpose '${key.purpose}' is reserved to the apps its retention policy names.`).withReason('purpose_reserved');
+  }
   const policy = await findAccessPolicyForShare(tx, existing.accessPolicy);
   for (const operation of ['store', 'purge'] as const) {
     const verdict = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: existing.ownerApp }, operation);
@@ -193,11 +212,20 @@ async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, input: R
   if (isGone(existing, now, retention?.maxRetentionDays ?? null)) {
     throw new GoneError('The entry has expired or was purged; there is no ciphertext left to re-wrap.').withReason(existing.purgedAt ? 'purged' : 'expired');
   }
-  if (!(input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag))) {
+  if (!input.ifMatch.includes(existing.etag)) {
     throw new PreconditionFailedError('The entry does not match If-Match; it was changed since you read it.');
   }
   const keyProblem = keyRefusal(input.keyRef, newKey, ctx.settings.requireRegisteredKeys);
   if (keyProblem) throw keyProblem;
+  // A re-wrap that re-encrypts nothing would only make the evidence say it did.
+  if (input.encryptedValue === existing.encryptedValue)
+    throw new UnprocessableError('The new ciphertext is the old one: nothing was re-wrapped.')
+      .withReason('rewrap_unchanged')
+      .withProblemCode('rewrap_unchanged');
+  if (input.keyRef === existing.keyRef)
+    throw new UnprocessableError(`The entry is under key_ref '${input.keyRef}' already: a re-wrap moves it to another key.`)
+      .withReason('rewrap_same_key')
+      .withProblemCode('rewrap_same_key');
   await purgeEntrySet(tx, {
     target: {
       kind: 'replace',
@@ -227,6 +255,10 @@ async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, input: R
     write: async () => toMeta(await overwriteEntry(tx, existing.id, values)),
   };
 }
+
+/** 409 legal_hold: the entry is kept by a legal hold; nothing may destroy it until the hold is released. */
+const heldRefusal = (what: 'purged' | 'replaced') =>
+  new ConflictError(`The entry is under a legal hold and cannot be ${what} until the hold is released.`).withReason('legal_hold').withProblemCode('legal_hold');
 
 function purgeActor(ctx: OperationContext) {
   return {
@@ -360,6 +392,7 @@ export async function purgeEntry({ ctx, key }: { ctx: OperationContext; key: Ent
     const decision = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: entry.ownerApp }, 'purge');
     if (!decision.allow) throw denied(decision.reason);
     if (entry.purgedAt) throw new GoneError('The entry was already purged.').withReason('purged');
+    if (await isHeld(tx, entry.id)) throw heldRefusal('purged');
 
     const now = ctx.clock.now();
     const [purged] = await purgeEntrySet(tx, {

@@ -77,9 +77,9 @@ export async function keyUsage(tx: Db, keyRef: string, now: Date, cryptoperiodDa
   const at = now.toISOString();
   const [row] = await queryRows<{ n: string; oldest: Date | string | null; past: string }>(
     tx,
-    sql`select count(*)::text as n, min(coalesce(e.value_written_at, e.created_at)) as oldest,
+    sql`select count(*)::text as n, min(coalesce(e.value_written_at, e.updated_at)) as oldest,
                count(*) filter (where ${cryptoperiodDays}::int is not null
-                                  and coalesce(e.value_written_at, e.created_at) < ${at}::timestamptz - make_interval(days => ${cryptoperiodDays}::int))::text as past
+                                  and coalesce(e.value_written_at, e.updated_at) < ${at}::timestamptz - make_interval(days => ${cryptoperiodDays}::int))::text as past
           from vault.entries e
          where e.key_ref = ${keyRef} and e.purged_at is null`,
   );
@@ -117,9 +117,9 @@ export async function keyFigures(tx: Db, now: Date, limit: number): Promise<{ ke
   }>(
     tx,
     sql`with per as (
-          select e.key_ref, count(*) as n, min(coalesce(e.value_written_at, e.created_at)) as oldest,
+          select e.key_ref, count(*) as n, min(coalesce(e.value_written_at, e.updated_at)) as oldest,
                  count(*) filter (where k.cryptoperiod_days is not null
-                                    and coalesce(e.value_written_at, e.created_at) < ${at}::timestamptz - make_interval(days => k.cryptoperiod_days)) as past
+                                    and coalesce(e.value_written_at, e.updated_at) < ${at}::timestamptz - make_interval(days => k.cryptoperiod_days)) as past
             from vault.entries e left join vault.key_refs k on k.key_ref = e.key_ref
            where e.purged_at is null and e.key_ref is not null
            group by e.key_ref
@@ -151,7 +151,7 @@ export async function keyTotals(tx: Db, now: Date, since: Date) {
     sql`select count(*) filter (where k.status = 'retired')::text as retired,
                count(*) filter (where k.status = 'compromised')::text as compromised,
                count(*) filter (where k.cryptoperiod_days is not null
-                                  and coalesce(e.value_written_at, e.created_at) < ${at}::timestamptz - make_interval(days => k.cryptoperiod_days))::text as past,
+                                  and coalesce(e.value_written_at, e.updated_at) < ${at}::timestamptz - make_interval(days => k.cryptoperiod_days))::text as past,
                count(*) filter (where e.key_ref is null)::text as none,
                (select count(*) from vault.purge_log where method = 'rewrap' and purged_at >= ${since.toISOString()}::timestamptz
                    and purged_at <= ${at}::timestamptz)::text as rewraps

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { keyRefSchema } from '../entries/entries.schemas';
 import { KEY_STATUSES, type KeyStatus } from './key-status';
 import type { KeyView } from './keys.service';
 import type { KeyRef } from './key.repository';
 
-/** The same shape a store's key_ref has: printable ASCII without spaces, up to 256 bytes (percent-encoded in the path). */
-export const KEY_REF_PATTERN = /^[\x21-\x7e]{1,256}$/;
-export const keyRefParam = z.object({ key_ref: z.string().regex(KEY_REF_PATTERN, 'key_ref is 1–256 printable ASCII characters without spaces') });
+/** The same shape a store's key_ref has (percent-encoded in the path). */
+export const keyRefParam = z.object({ key_ref: keyRefSchema });
 
 export const keyBodySchema = z
   .object({

@@ -1,4 +1,6 @@
 import { NotFoundError } from '../../kernel/errors';
+import { isUniqueViolation } from '../../storage/transaction';
+import type { Db } from '../../storage/database';
 import { inTransaction } from '../../kernel/executor';
 import type { OperationContext } from '../../kernel/context';
 import { canMove, statusChangeRefusal, type KeyStatus } from './key-status';
@@ -21,23 +23,28 @@ const terms = (k: Pick<KeyRef, 'status' | 'cryptoperiodDays' | 'description'>) =
  * row carries the old and the new terms. A status going back is a 409 (and a trigger refuses it too).
  */
 export async function putKey({ ctx, input }: { ctx: OperationContext; input: KeyInput }): Promise<{ key: KeyRef; created: boolean }> {
-  return inTransaction(ctx, { operation: 'key.put' }, async (tx) => {
-    const before = await findKeyRef(tx, input.keyRef, 'update');
-    if (before && !canMove(before.status, input.status)) throw statusChangeRefusal(before.status, input.status);
-    const next = {
-      keyRef: input.keyRef,
-      status: input.status,
-      cryptoperiodDays: input.cryptoperiodDays ?? before?.cryptoperiodDays ?? null,
-      description: input.description === undefined ? (before?.description ?? null) : input.description,
-      now: ctx.clock.now(),
-    };
-    const key = await upsertKeyRef(tx, next, before !== undefined);
-    return {
-      result: { key, created: before === undefined },
-      status: before ? 200 : 201,
-      reason: `key ${input.keyRef}: old ${before ? terms(before) : 'none'} new ${terms(key)}`,
-    };
+  return inTransaction(ctx, { operation: 'key.put' }, async (tx) => putKeyOnce(tx, ctx, input), {
+    // Two first registrations of one key_ref: the loser's insert hits the primary key, and its retry sees the row.
+    retryWhen: isUniqueViolation,
   });
+}
+
+async function putKeyOnce(tx: Db, ctx: OperationContext, input: KeyInput) {
+  const before = await findKeyRef(tx, input.keyRef, 'update');
+  if (before && !canMove(before.status, input.status)) throw statusChangeRefusal(before.status, input.status);
+  const next = {
+    keyRef: input.keyRef,
+    status: input.status,
+    cryptoperiodDays: input.cryptoperiodDays ?? before?.cryptoperiodDays ?? null,
+    description: input.description === undefined ? (before?.description ?? null) : input.description,
+    now: ctx.clock.now(),
+  };
+  const key = await upsertKeyRef(tx, next, before !== undefined);
+  return {
+    result: { key, created: before === undefined },
+    status: before ? 200 : 201,
+    reason: `key ${input.keyRef}: old ${before ? terms(before) : 'none'} new ${terms(key)}`,
+  };
 }
 
 export interface KeyView {

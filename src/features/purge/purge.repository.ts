@@ -1,3 +1,4 @@
+import { HELD } from '../holds/hold.repository';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PurgeLogMethod } from '../policies/retention';
 import type { Db } from '../../storage/database';
@@ -145,17 +146,19 @@ export async function purgeEntrySetCounts(tx: Db, o: PurgeSetOptions): Promise<{
  * policy has been shortened below their age. Locked rows (another sweeper's batch) are skipped.
  */
 function dueCandidates(now: string, batchSize: number): SQL {
+  // An entry a legal hold covers is never a candidate (the caller holds the holds lock shared).
   return sql`with expired as (
-      select id from vault.entries
-       where purged_at is null and expires_at <= ${now}::timestamptz
-       order by expires_at
+      select e.id from vault.entries e
+       where e.purged_at is null and e.expires_at <= ${now}::timestamptz and not ${HELD('e')}
+       order by e.expires_at
        limit ${batchSize}
-       for update skip locked
+       for update of e skip locked
     ), over_age as (
       select e.id from vault.entries e
         join vault.retention_policies r on r.purpose = e.purpose
        where e.purged_at is null and e.expires_at > ${now}::timestamptz
          and e.created_at <= ${now}::timestamptz - make_interval(days => r.max_retention_days)
+         and not ${HELD('e')}
        limit ${batchSize}
        for update of e skip locked
     )

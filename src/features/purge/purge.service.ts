@@ -1,6 +1,7 @@
 import type { Db } from '../../storage/database';
 import { insertPurgeReceipts, purgeEntrySet, purgeEntrySetCounts, type PurgedRow } from './purge.repository';
 import type { SweepCounts } from '../../storage/schema/index';
+import { heldDue, lockHoldsShared } from '../holds/hold.repository';
 import { finishSweepRun, listSweepRuns, previewDue, startSweepRun } from './sweep.repository';
 import { withTransaction } from '../../storage/transaction';
 import type { ReceiptSigner } from './purge-receipt';
@@ -46,6 +47,7 @@ export async function runSweep(ctx: OperationContext<Actor>, trigger: 'schedule'
         auditEach: true,
       };
       const batch = await withTransaction(ctx.db, async (tx) => {
+        await lockHoldsShared(tx);
         const signer = ctx.settings.receiptSigner;
         if (!signer) return purgeEntrySetCounts(tx, options);
         const purgedRows = await purgeEntrySet(tx, options);
@@ -84,6 +86,8 @@ export async function runSweep(ctx: OperationContext<Actor>, trigger: 'schedule'
     }).catch(() => undefined);
     throw error;
   }
+  // What was due but kept by a legal hold, counted per purpose as `held`.
+  for (const [purpose, n] of await heldDue(ctx.db, startedAt)) (counts[purpose] ??= {}).held = n;
   const finishedAt = ctx.clock.now();
   await finishSweepRun(ctx.db, sweepRunId, { finishedAt, status: 'succeeded', purgedTotal: purged, counts });
   ctx.logger.info('sweep finished', { sweep_run_id: sweepRunId, purged, counts });

@@ -1,4 +1,5 @@
 import { desc, eq, sql } from 'drizzle-orm';
+import { HELD } from '../holds/hold.repository';
 import type { Db } from '../../storage/database';
 import { queryRows } from '../../storage/raw';
 import { sweepRuns, type SweepCounts, type SweepRunRow } from '../../storage/schema/index';
@@ -49,7 +50,7 @@ export interface DueEntry {
 export async function previewDue(db: Db, now: Date, limit: number): Promise<{ items: DueEntry[]; counts: SweepCounts; total: number }> {
   const at = now.toISOString();
   const due = sql`from vault.entries e left join vault.retention_policies r on r.purpose = e.purpose
-     where e.purged_at is null
+     where e.purged_at is null and not ${HELD('e')}
        and (e.expires_at <= ${at}::timestamptz
             or e.created_at <= ${at}::timestamptz - make_interval(days => coalesce(r.max_retention_days, 36500)))`;
   const items = await queryRows<DueEntry>(

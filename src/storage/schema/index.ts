@@ -8,3 +8,4 @@ export * from './sweep-runs';
 export * from './purge-receipts';
 export * from './audit-seals';
 export * from './key-refs';
+export * from './legal-holds';
