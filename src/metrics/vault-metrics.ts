@@ -58,7 +58,9 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
     },
     sweep(status: 'succeeded' | 'failed', counts: Record<string, Record<string, number>>) {
       sweeps.inc({ status });
-      for (const byMethod of Object.values(counts)) for (const [method, n] of Object.entries(byMethod)) purged.inc({ method: bounded(method) }, n);
+      // `held` is what a legal hold kept, not a purge.
+      for (const byMethod of Object.values(counts))
+        for (const [method, n] of Object.entries(byMethod)) if (method !== 'held') purged.inc({ method: bounded(method) }, n);
       if (status === 'succeeded') lastSweep = Math.round(Date.now() / 1000);
     },
     purged(method: string) {

@@ -20,6 +20,14 @@ describe.skipIf(!dist || !inject('faultPostgres'))('three replicas on one databa
   let sql: postgres.Sql | undefined;
   const replicas: VaultProcess[] = [];
   const base = (i: number) => replicas[i % replicas.length]!.base;
+  /** n entries of purpose `race`, expired a day ago, named prefix + 1..n. */
+  const seedExpired = async (prefix: string, n: number) => {
+    await sql!`
+      insert into vault.entries (purpose, external_id, encrypted_value, access_policy, owner_app, etag, created_at, updated_at, expires_at)
+      select 'race', ${prefix} || g, 'ct-' || g, 'owner-only', 'loader', md5(g::text), now() - interval '2 days', now() - interval '2 days', now() - interval '1 day'
+        from generate_series(1, ${n}) g`;
+    await sql!`analyze vault.entries`;
+  };
 
   beforeAll(async () => {
     dir = makeWorkDir('replicas');
@@ -123,11 +131,7 @@ describe.skipIf(!dist || !inject('faultPostgres'))('three replicas on one databa
 
   it('sweeps started on all three at once purge each entry exactly once, with one proof each', async () => {
     const n = 9000;
-    await sql!`
-      insert into vault.entries (purpose, external_id, encrypted_value, access_policy, owner_app, etag, created_at, updated_at, expires_at)
-      select 'race', 'sw-' || g, 'ct-' || g, 'owner-only', 'loader', md5(g::text), now() - interval '2 days', now() - interval '2 days', now() - interval '1 day'
-        from generate_series(1, ${n}) g`;
-    await sql!`analyze vault.entries`;
+    await seedExpired('sw-', n);
     const answers = await Promise.all(replicas.map((r) => call(r.base, 'POST', '/admin/purge/sweep', { key: ADMIN_KEY, timeoutMs: 120_000 })));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     const purged = answers.map((a) => (JSON.parse(a.text) as { purged: number }).purged);
@@ -147,5 +151,41 @@ describe.skipIf(!dist || !inject('faultPostgres'))('three replicas on one databa
     const sweeps = await sql!<{ status: string; purged_total: number }[]>`select status, purged_total from vault.sweep_runs order by id`;
     expect(sweeps.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(sweeps.reduce((a, r) => a + r.purged_total, 0)).toBe(n);
+  });
+
+  it('three replicas sweeping while holds are placed through all three never destroy a held entry', async () => {
+    const n = 6000;
+    await seedExpired('hd-', n);
+    const sweeps = replicas.map((r) => call(r.base, 'POST', '/admin/purge/sweep', { key: ADMIN_KEY, timeoutMs: 120_000 }));
+    // While they run: 30 holds of 50 named entries each, placed through the three replicas in turn; each
+    // hold's answer says how many entries it keeps at the moment it stands.
+    const holds: { name: string; ids: string[]; kept: number }[] = [];
+    for (let h = 0; h < 30; h++) {
+      const ids = Array.from({ length: 50 }, (_, k) => `hd-${1 + ((h * 197 + k * 53) % n)}`);
+      const res = await call(base(h), 'PUT', `/admin/holds/fault-${h}`, {
+        key: ADMIN_KEY,
+        body: { purpose: 'race', external_ids: ids, reason: 'fault campaign' },
+      });
+      expect(res.status).toBe(201);
+      holds.push({ name: `fault-${h}`, ids, kept: (JSON.parse(res.text) as { entries_kept: number }).entries_kept });
+    }
+    const answers = await Promise.all(sweeps);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    // Every entry a hold kept when it was placed is still there, with its ciphertext, and has no purge record.
+    const keptIds = new Set<string>();
+    for (const h of holds) {
+      const present = await sql!<{ external_id: string }[]>`select external_id from vault.entries where purpose = 'race' and external_id = any(${h.ids})`;
+      expect(present.length, h.name).toBe(h.kept);
+      for (const p of present) keptIds.add(p.external_id);
+    }
+    const [bad] = await sql!<{ n: number }[]>`
+      select count(*)::int as n from vault.purge_log where purpose = 'race' and external_id = any(${[...keptIds]})`;
+    expect(bad!.n).toBe(0);
+    const [left] = await sql!<{ n: number }[]>`select count(*)::int as n from vault.entries where external_id like 'hd-%'`;
+    console.log(
+      `replicas: 3 sweeps over ${n} expired entries while 30 holds were placed: ${n - left!.n} purged, ${left!.n} kept (${keptIds.size} held when placed)`,
+    );
+    expect(left!.n).toBe(keptIds.size);
+    for (const h of holds) await call(base(0), 'DELETE', `/admin/holds/${h.name}`, { key: ADMIN_KEY });
   });
 });

@@ -55,7 +55,11 @@ describe('legal hold', () => {
     expect((await vault.request('GET', '/admin/holds/bad', { as: 'admin' })).status).toBe(404);
     const row = (await vault.accessLog()).find((r) => r.request_id === changed.headers.get('x-request-id'))!;
     expect(row).toMatchObject({ operation: 'hold.put', granted: true, status: 200 });
-    expect(row.reason).toMatch(/^hold chargeback-1: old sha256:[0-9a-f]{64} new sha256:[0-9a-f]{64}$/);
+    // The terms in words (readable after the hold is gone) and a digest that also covers the id list.
+    expect(row.reason).toBe(
+      `hold chargeback-1: old {purpose card, 1 named entries, reason "chargeback dispute", case_ref "CB-2026-001", ${row.reason!.match(/sha256:[0-9a-f]{64}/g)![0]}} ` +
+        `new {purpose card, 2 named entries, reason "chargeback dispute", case_ref "CB-2026-001", ${row.reason!.match(/sha256:[0-9a-f]{64}/g)![1]}}`,
+    );
   });
 
   it('while held, DELETE and a replace are 409 legal_hold and change nothing; a re-wrap is allowed; reads follow the policy as before', async () => {
@@ -154,6 +158,52 @@ describe('a hold placed while a sweep runs', () => {
       const [left] = await vault.db.query<{ n: number }>("select count(*)::int as n from vault.entries where purpose = 'card'");
       expect(left!.n + after!.n).toBe(2000);
       console.log(`hold during a sweep: ${after!.n} purged before the hold, ${left!.n} kept`);
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('a hold placed while a DELETE or a replace waits', () => {
+  it('the DELETE and the replace that queued behind the hold see it: 409, nothing destroyed', async () => {
+    const vault = await createTestVault({ apps: [{ name: 'pay' }] });
+    try {
+      await putRetention(vault, 'card');
+      await store(vault, 'pay', 'card', 'race-del');
+      await store(vault, 'pay', 'card', 'race-put', { encrypted_value: 'original' });
+      const body = { purpose: 'card', external_ids: ['race-del', 'race-put'], reason: 'race' };
+      if (!vault.db.url.startsWith('postgres')) {
+        // One connection (PGlite): the three run one after another, in this order.
+        expect((await hold(vault, 'race', body)).status).toBe(201);
+      } else {
+        // A sweep batch in flight holds the holds lock shared; the hold queues behind it, the DELETE and the
+        // replace queue behind the hold. When the batch ends, the hold commits first — and they must see it.
+        const { default: postgres } = await import('postgres');
+        const other = postgres(vault.db.url, { max: 1, onnotice: () => {} });
+        let queued: Promise<Response>[] = [];
+        try {
+          await other.begin(async (tx) => {
+            await tx`select pg_advisory_xact_lock_shared(73411903, 0)`;
+            const placed = hold(vault, 'race', body);
+            await new Promise((r) => setTimeout(r, 150));
+            const del = vault.request('DELETE', '/vault/card/race-del', { as: 'pay' });
+            const put = vault.request('PUT', '/vault/card/race-put', { as: 'pay', body: { encrypted_value: 'overwritten' } });
+            await new Promise((r) => setTimeout(r, 150));
+            queued = [placed, del, put];
+          });
+        } finally {
+          await other.end();
+        }
+        const [placed, del, put] = queued;
+        expect((await placed!).status).toBe(201);
+        expect((await del!).status).toBe(409);
+        expect((await put!).status).toBe(409);
+      }
+      expect((await vault.request('DELETE', '/vault/card/race-del', { as: 'pay' })).status).toBe(409);
+      const kept = (await (await vault.request('GET', '/vault/card/race-put', { as: 'pay' })).json()) as { encrypted_value: string };
+      expect(kept.encrypted_value).toBe('original');
+      const [purges] = await vault.db.query<{ n: number }>("select count(*)::int as n from vault.purge_log where external_id like 'race-%'");
+      expect(purges!.n).toBe(0);
     } finally {
       await vault.close();
     }

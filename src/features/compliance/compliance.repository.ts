@@ -1,3 +1,4 @@
+import { HELD } from '../holds/hold.repository';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../storage/database';
 import { queryRows } from '../../storage/raw';
@@ -88,8 +89,9 @@ export async function aggregateEntries(
                  count(*) as total,
                  count(*) filter (where e.purged_at is not null) as shredded,
                  count(*) filter (where e.purged_at is null and e.expires_at > ${now}::timestamptz) as active,
-                 count(*) filter (where e.purged_at is null and e.expires_at <= ${now}::timestamptz) as expired,
-                 count(*) filter (where e.purged_at is null and e.expires_at > ${now}::timestamptz and e.created_at <= ${cutoff}) as over_retention,
+                 -- Pending purge: what the next sweep purges, so not what a legal hold keeps (the report's holds section counts those).
+                 count(*) filter (where e.purged_at is null and e.expires_at <= ${now}::timestamptz and not ${HELD('e')}) as expired,
+                 count(*) filter (where e.purged_at is null and e.expires_at > ${now}::timestamptz and e.created_at <= ${cutoff} and not ${HELD('e')}) as over_retention,
                  count(*) filter (where e.purged_at is null and e.expires_at > ${now}::timestamptz
                                     and e.expires_at <= ${soon}::timestamptz) as expiring,
                  min(e.created_at) filter (where e.purged_at is null) as oldest_live

@@ -47,12 +47,16 @@ async function lockHoldsExclusive(tx: Db): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${HOLD_LOCK_CLASS}::int, 0)`);
 }
 
-/** Under the shared lock: whether any hold covers this entry now (one round trip). */
+/**
+ * Whether any hold covers this entry now, under the shared lock. Two statements on purpose: under READ
+ * COMMITTED a statement's snapshot is taken before it waits for a lock, so a check in the same statement
+ * as the lock would not see a hold that committed while it waited.
+ */
 export async function isHeld(tx: Db, entryId: number): Promise<boolean> {
+  await lockHoldsShared(tx);
   const [row] = await queryRows<{ held: boolean }>(
     tx,
-    sql`select pg_advisory_xact_lock_shared(${HOLD_LOCK_CLASS}::int, 0) is not null
-               and exists (select 1 from vault.entries e where e.id = ${entryId}::bigint and ${HELD('e')}) as held`,
+    sql`select exists (select 1 from vault.entries e where e.id = ${entryId}::bigint and ${HELD('e')}) as held`,
   );
   return row?.held === true;
 }

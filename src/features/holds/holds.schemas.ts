@@ -13,7 +13,12 @@ export const holdBodySchema = z
     external_ids: z.array(z.string().regex(EXTERNAL_ID_PATTERN, 'external_id must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$')).min(1).max(1000).optional(),
     owner_app: z.string().regex(APP_NAME_PATTERN, 'app names are letters, digits and . _ : -').optional(),
     reason: z.string({ error: 'reason is required: why these entries must survive their retention' }).min(1).max(1000),
-    case_ref: z.string().min(1).max(200).optional(),
+    case_ref: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[\x20-\x7e]+$/, 'printable ASCII')
+      .optional(),
   })
   .strict();
 

@@ -101,6 +101,7 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
         join cand c on c.id = v0.id
         left join vault.retention_policies r on r.purpose = v0.purpose
        where v0.purged_at is null
+         ${/* a second guard: a purge never destroys a held entry (a replace or re-wrap was judged by its caller) */ o.target.kind === 'replace' ? sql`` : sql`and not ${HELD('v0')}`}
     ),
     recs as (select v.*, ${record} as record from victims v),
     deleted as (

@@ -1,5 +1,5 @@
 import { desc, eq, sql } from 'drizzle-orm';
-import { HELD } from '../holds/hold.repository';
+import { HELD, heldDue } from '../holds/hold.repository';
 import type { Db } from '../../storage/database';
 import { queryRows } from '../../storage/raw';
 import { sweepRuns, type SweepCounts, type SweepRunRow } from '../../storage/schema/index';
@@ -69,5 +69,7 @@ export async function previewDue(db: Db, now: Date, limit: number): Promise<{ it
     (counts[g.purpose] ??= {})[g.method] = g.n;
     total += g.n;
   }
+  // What is due but kept by a legal hold, per purpose, as a sweep would count it (not in `total`).
+  for (const [purpose, n] of await heldDue(db, now)) (counts[purpose] ??= {}).held = n;
   return { items: items.map((i) => ({ ...i, expires_at: new Date(i.expires_at) })), counts, total };
 }
