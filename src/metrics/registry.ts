@@ -39,14 +39,16 @@ export class Counter implements Metric {
   }
 }
 
+/** A value read when scraped. `type: 'counter'` for one that only grows and is kept elsewhere (a process's CPU seconds). */
 export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly read: () => number | Array<{ labels: Labels; value: number }>,
+    private readonly type: 'gauge' | 'counter' = 'gauge',
   ) {}
   expose(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     const value = this.read();
     if (typeof value === 'number') lines.push(`${this.name} ${value}`);
     else for (const v of value) lines.push(`${this.name}${render(v.labels)} ${v.value}`);

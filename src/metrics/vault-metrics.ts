@@ -37,10 +37,15 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
   registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory size.', () => process.memoryUsage().rss));
   registry.register(new Gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed));
   registry.register(
-    new Gauge('process_cpu_seconds_total', 'User and system CPU time spent.', () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1e6;
-    }),
+    new Gauge(
+      'process_cpu_seconds_total',
+      'User and system CPU time spent.',
+      () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1e6;
+      },
+      'counter',
+    ),
   );
   registry.register(new Gauge('nodejs_eventloop_delay_p99_seconds', 'Event loop delay, 99th percentile since start.', () => loopDelay.percentile(99) / 1e9));
 

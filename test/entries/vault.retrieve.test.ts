@@ -102,6 +102,9 @@ describe('GET /vault/{purpose}/{external_id}', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe(etag);
     expect(res.headers.get('cache-control')).toBe('no-store');
+    // GET sends what HEAD sends: the expiry and the last write.
+    expect(res.headers.get('x-vault-expires-at')).toBe('2026-07-01T00:00:00.000Z');
+    expect(res.headers.get('last-modified')).toBe(START.toUTCString());
     const body = await res.json();
     expect(body).toEqual({
       purpose: 'card',

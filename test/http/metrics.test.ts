@@ -100,7 +100,11 @@ describe('/metrics configuration', () => {
     try {
       const res = await open.request('GET', '/metrics');
       expect(res.status).toBe(200);
-      expect(await res.text()).toContain('# TYPE vault_http_requests_total counter');
+      const text = await res.text();
+      expect(text).toContain('# TYPE vault_http_requests_total counter');
+      // A _total only grows: Prometheus's own checker (promtool check metrics) refuses one typed gauge.
+      expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+      for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) if (m[1]!.endsWith('_total')) expect(`${m[1]} ${m[2]}`).toBe(`${m[1]} counter`);
     } finally {
       await open.close();
     }

@@ -87,6 +87,9 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
         const entry = await retrieveEntry({ ctx: operationContext(c, deps), key: { purpose, externalId: external_id } });
         c.header('Cache-Control', 'no-store');
         c.header('ETag', quoteEtag(entry.etag));
+        // The same headers HEAD sends.
+        c.header('X-Vault-Expires-At', entry.expiresAt.toISOString());
+        c.header('Last-Modified', entry.updatedAt.toUTCString());
         return c.json(entryDto(entry));
       },
     }),
