@@ -20,6 +20,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON vault.entries TO vsql_vault;
 -- delete), and only their terms may change.
 GRANT SELECT, INSERT ON vault.key_refs TO vsql_vault;
 GRANT UPDATE (status, cryptoperiod_days, description, updated_at) ON vault.key_refs TO vsql_vault;
+-- Answers kept for Idempotency-Key repeats (24 hours; the sweeper deletes older ones).
+GRANT SELECT, INSERT, UPDATE, DELETE ON vault.idempotency_keys TO vsql_vault;
 -- Legal holds: placed, changed and released by admins through the vault.
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.legal_holds TO vsql_vault;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.retention_policies, vault.access_policies TO vsql_vault;

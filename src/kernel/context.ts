@@ -57,6 +57,18 @@ export interface OperationContext<A extends Actor = Principal> {
   onAuditWriteFailure?: () => void;
   /** Told when a sweep ends (for metrics). */
   onSweep?: (status: 'succeeded' | 'failed', counts: Record<string, Record<string, number>>) => void;
+  /** An Idempotency-Key on this request (http/idempotency.ts): claimed before the body, its answer kept after, in the same transaction. */
+  idempotency?: IdempotencyHook;
+}
+
+/**
+ * What the executor does for a request that carries an Idempotency-Key, inside the operation's own
+ * transaction: `claim` before the body (refuses with 409 while another request with the key runs),
+ * `keep` after it succeeded (the answer commits with the effect, or neither does).
+ */
+export interface IdempotencyHook {
+  claim(tx: Db): Promise<void>;
+  keep(tx: Db, result: unknown): Promise<void>;
 }
 
 /** A background job's context: the same shape, acting as a system actor. */

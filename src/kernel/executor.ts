@@ -140,6 +140,7 @@ export async function inTransaction<T>(
           // database was away) must not change anything: roll it back.
           checkDeadline(ctx);
           try {
+            await ctx.idempotency?.claim(tx);
             const out = await body(tx);
             let value: T;
             if ('write' in out) {
@@ -148,6 +149,7 @@ export async function inTransaction<T>(
               await insertRow(ctx, tx, row(ctx, target, true, out.status, out.reason ?? null));
               value = out.result;
             }
+            await ctx.idempotency?.keep(tx, value);
             checkDeadline(ctx);
             return value;
           } catch (error) {

@@ -1,6 +1,7 @@
 import { DEFAULT_ACCESS_POLICY } from '../policies/access-rules';
 import { checkEntry, listPurposeEntries, purgeEntry, retrieveEntry, rewrapEntry, storeEntry } from './entries.service';
 import { PreconditionRequiredError } from '../../kernel/errors';
+import { idempotent } from '../../http/idempotency';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { AUTH_ERRORS, COMMON_ERRORS } from '../../http/responses';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
@@ -47,24 +48,32 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
       example: { ...example, body: { encrypted_value: 'vault:v1:example' } },
       run: async (c, { params: { purpose, external_id }, body }) => {
         const ifMatch = parseIfMatch(c.req.header('if-match'));
-        const { entry, created } = await storeEntry({
-          ctx: operationContext(c, deps),
-          input: {
-            key: { purpose, externalId: external_id },
-            encryptedValue: body.encrypted_value,
-            ...(body.algorithm_hint !== undefined && { algorithmHint: body.algorithm_hint }),
-            ...(body.key_ref !== undefined && { keyRef: body.key_ref }),
-            ...(body.metadata !== undefined && { metadata: body.metadata as Record<string, unknown> }),
-            ...(body.expires_at !== undefined && { expiresAt: body.expires_at }),
-            ...(body.fingerprint !== undefined && { fingerprint: body.fingerprint }),
-            accessPolicy: body.access_policy ?? DEFAULT_ACCESS_POLICY,
-            createOnly: c.req.header('if-none-match')?.trim() === '*',
-            ...(ifMatch !== undefined && { ifMatch }),
-          },
-        });
-        c.header('ETag', quoteEtag(entry.etag));
-        c.header('Location', `/vault/${purpose}/${external_id}`);
-        return c.json(entryMetaDto(entry), created ? 201 : 200);
+        return idempotent(
+          c,
+          deps,
+          { operation: 'store', purpose, externalId: external_id },
+          (ctx) =>
+            storeEntry({
+              ctx,
+              input: {
+                key: { purpose, externalId: external_id },
+                encryptedValue: body.encrypted_value,
+                ...(body.algorithm_hint !== undefined && { algorithmHint: body.algorithm_hint }),
+                ...(body.key_ref !== undefined && { keyRef: body.key_ref }),
+                ...(body.metadata !== undefined && { metadata: body.metadata as Record<string, unknown> }),
+                ...(body.expires_at !== undefined && { expiresAt: body.expires_at }),
+                ...(body.fingerprint !== undefined && { fingerprint: body.fingerprint }),
+                accessPolicy: body.access_policy ?? DEFAULT_ACCESS_POLICY,
+                createOnly: c.req.header('if-none-match')?.trim() === '*',
+                ...(ifMatch !== undefined && { ifMatch }),
+              },
+            }),
+          ({ entry, created }) => ({
+            status: created ? 201 : 200,
+            headers: { ETag: quoteEtag(entry.etag), Location: `/vault/${purpose}/${external_id}` },
+            body: entryMetaDto(entry),
+          }),
+        );
       },
     }),
     defineOperation({
@@ -127,11 +136,18 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
         410: 'already purged',
       },
       example,
-      run: async (c, { params: { purpose, external_id } }) => {
-        const receipt = await purgeEntry({ ctx: operationContext(c, deps), key: { purpose, externalId: external_id } });
-        deps.metrics?.purged(receipt.method);
-        return c.json(purgeReceiptDto(receipt));
-      },
+      run: async (c, { params: { purpose, external_id } }) =>
+        idempotent(
+          c,
+          deps,
+          { operation: 'purge', purpose, externalId: external_id },
+          async (ctx) => {
+            const receipt = await purgeEntry({ ctx, key: { purpose, externalId: external_id } });
+            deps.metrics?.purged(receipt.method);
+            return receipt;
+          },
+          (receipt) => ({ status: 200, headers: {}, body: purgeReceiptDto(receipt) }),
+        ),
     }),
     defineOperation({
       name: 'rewrap',
@@ -162,18 +178,23 @@ export function vaultOperations(deps: RouteDeps): AnyOperation[] {
           throw new PreconditionRequiredError('A re-wrap names the version it replaces: send If-Match with the ETag you read (not *).').withReason(
             'if_match_required',
           );
-        const entry = await rewrapEntry({
-          ctx: operationContext(c, deps),
-          key: { purpose, externalId: external_id },
-          input: {
-            encryptedValue: body.encrypted_value,
-            keyRef: body.key_ref,
-            ...(body.algorithm_hint !== undefined && { algorithmHint: body.algorithm_hint }),
-            ifMatch,
-          },
-        });
-        c.header('ETag', quoteEtag(entry.etag));
-        return c.json(entryMetaDto(entry));
+        return idempotent(
+          c,
+          deps,
+          { operation: 'rewrap', purpose, externalId: external_id },
+          (ctx) =>
+            rewrapEntry({
+              ctx,
+              key: { purpose, externalId: external_id },
+              input: {
+                encryptedValue: body.encrypted_value,
+                keyRef: body.key_ref,
+                ...(body.algorithm_hint !== undefined && { algorithmHint: body.algorithm_hint }),
+                ifMatch,
+              },
+            }),
+          (entry) => ({ status: 200, headers: { ETag: quoteEtag(entry.etag) }, body: entryMetaDto(entry) }),
+        );
       },
     }),
     defineOperation({

@@ -2,6 +2,7 @@ import type { Db } from '../../storage/database';
 import { insertPurgeReceipts, purgeEntrySet, purgeEntrySetCounts, type PurgedRow } from './purge.repository';
 import type { SweepCounts } from '../../storage/schema/index';
 import { heldDue, lockHoldsShared } from '../holds/hold.repository';
+import { forgetOldAnswers } from '../../storage/idempotency.repository';
 import { finishSweepRun, listSweepRuns, previewDue, startSweepRun } from './sweep.repository';
 import { withTransaction } from '../../storage/transaction';
 import type { ReceiptSigner } from './purge-receipt';
@@ -86,6 +87,8 @@ export async function runSweep(ctx: OperationContext<Actor>, trigger: 'schedule'
     }).catch(() => undefined);
     throw error;
   }
+  // Answers kept for Idempotency-Key repeats live 24 hours.
+  await forgetOldAnswers(ctx.db, startedAt);
   // What was due but kept by a legal hold, counted per purpose as `held`.
   for (const [purpose, n] of await heldDue(ctx.db, startedAt)) (counts[purpose] ??= {}).held = n;
   const finishedAt = ctx.clock.now();

@@ -9,3 +9,4 @@ export * from './purge-receipts';
 export * from './audit-seals';
 export * from './key-refs';
 export * from './legal-holds';
+export * from './idempotency-keys';
