@@ -7,3 +7,5 @@ CREATE TABLE "vault"."idempotency_keys" (
 	"created_at" timestamp (3) with time zone NOT NULL,
 	CONSTRAINT "idempotency_keys_app_key_pk" PRIMARY KEY("app","key")
 );
+--> statement-breakpoint
+CREATE INDEX "idempotency_keys_created_idx" ON "vault"."idempotency_keys" USING btree ("created_at");

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { ConflictError, UnprocessableError, ValidationError } from '../kernel/errors';
-import { asRead, type AuditTarget } from '../kernel/executor';
+import { AnsweredBefore, asRead, type AuditTarget } from '../kernel/executor';
+import { UnavailableError } from '../kernel/errors';
 import type { OperationContext } from '../kernel/context';
 import { findKeptAnswer, keepAnswer, tryClaimKey } from '../storage/idempotency.repository';
 import type { AppEnv } from './app-env';
@@ -46,30 +47,46 @@ export async function idempotent<T>(
     ]).withReason('invalid_idempotency_key');
   }
   const url = new URL(c.req.url);
+  // The identity is part of the request: another identity of the same app never gets this one's answer.
   const digest = createHash('sha256')
-    .update(`${c.req.method} ${url.pathname}\n`)
+    .update(`${ctx.actor.identity ?? ''}\n${c.req.method} ${url.pathname}\n`)
     .update(c.req.method === 'DELETE' ? '' : await c.req.text())
     .digest('hex');
   const app = ctx.actor.app;
-  const kept = await findKeptAnswer(ctx.db, app, key, ctx.clock.now());
+  let kept: Awaited<ReturnType<typeof findKeptAnswer>>;
+  try {
+    kept = await findKeptAnswer(ctx.db, app, key, ctx.clock.now());
+  } catch (error) {
+    ctx.logger.error('idempotency look-up failed; nothing applied', { request_id: ctx.info.requestId, error: String(error) });
+    throw new UnavailableError().withReason('storage_unavailable');
+  }
   if (kept) {
     if (kept.requestSha256 !== digest) throw reused();
     await asRead(ctx, target, async () => ({ result: undefined, status: kept.status, reason: 'idempotent replay' }));
     return send(c, JSON.parse(kept.answer) as Answer, true);
   }
-  const result = await write({
-    ...ctx,
-    idempotency: {
-      claim: async (tx) => {
-        // Under the key's lock, nothing with this key may be running or have just been answered.
-        if (!(await tryClaimKey(tx, app, key)) || (await findKeptAnswer(tx, app, key, ctx.clock.now()))) throw inProgress();
+  let result: T;
+  try {
+    result = await write({
+      ...ctx,
+      idempotency: {
+        claim: async (tx) => {
+          // Under the key's lock: nothing else with this key runs now, and what was answered meanwhile is seen.
+          if (!(await tryClaimKey(tx, app, key))) throw inProgress();
+          const meanwhile = await findKeptAnswer(tx, app, key, ctx.clock.now());
+          if (meanwhile && meanwhile.requestSha256 !== digest) throw reused();
+          if (meanwhile) throw new AnsweredBefore(meanwhile.status, JSON.parse(meanwhile.answer));
+        },
+        keep: async (tx, value) => {
+          const a = answer(value as T);
+          await keepAnswer(tx, { app, key, requestSha256: digest, status: a.status, answer: JSON.stringify(a), now: ctx.clock.now() });
+        },
       },
-      keep: async (tx, value) => {
-        const a = answer(value as T);
-        await keepAnswer(tx, { app, key, requestSha256: digest, status: a.status, answer: JSON.stringify(a), now: ctx.clock.now() });
-      },
-    },
-  });
+    });
+  } catch (error) {
+    if (error instanceof AnsweredBefore) return send(c, error.answer as Answer, true);
+    throw error;
+  }
   return send(c, answer(result), false);
 }
 

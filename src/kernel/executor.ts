@@ -44,6 +44,21 @@ export interface DeferredOutcome<T> {
   reason?: string | null;
 }
 
+/**
+ * Thrown by an idempotency claim (context.ts `IdempotencyHook`) when the request was answered before: the
+ * executor records the replay (granted, reason `idempotent replay`) instead of running the body, and
+ * rethrows this for the caller to send `answer`.
+ */
+export class AnsweredBefore extends Error {
+  constructor(
+    readonly status: number,
+    readonly answer: unknown,
+  ) {
+    super('answered before');
+    this.name = 'AnsweredBefore';
+  }
+}
+
 /** A domain refusal whose denied row is already committed. */
 export class RecordedRefusal extends Error {
   constructor(readonly error: VaultError) {
@@ -132,6 +147,7 @@ export async function inTransaction<T>(
   const attempts = options.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     let refused: VaultError | undefined;
+    let answered: AnsweredBefore | undefined;
     try {
       const result = await withTransaction(
         ctx.db,
@@ -153,6 +169,11 @@ export async function inTransaction<T>(
             checkDeadline(ctx);
             return value;
           } catch (error) {
+            if (error instanceof AnsweredBefore) {
+              await insertRow(ctx, tx, row(ctx, target, true, error.status, 'idempotent replay'));
+              answered = error;
+              return undefined;
+            }
             if (!(error instanceof VaultError)) throw error;
             // The body decided no: nothing of it was written; its denied row commits in its place.
             await insertRow(ctx, tx, deniedRow(ctx, target, error));
@@ -164,6 +185,7 @@ export async function inTransaction<T>(
         (error) => error instanceof TryAgain || error instanceof VaultError,
       );
       if (refused) throw new RecordedRefusal(refused);
+      if (answered) throw answered;
       return result as T;
     } catch (error) {
       const again = error instanceof TryAgain || (options.retryWhen?.(error) ?? false);

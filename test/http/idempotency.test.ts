@@ -109,6 +109,16 @@ describe('Idempotency-Key: safe retries of PUT, DELETE and re-wrap', () => {
     expect((await vault.request('GET', '/vault/card/i7', { as: 'pay' })).status).toBe(404);
   });
 
+  it('parallel repeats of one request: applied once; the others replay it or, while it runs, answer 409', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, () => put('i8', { encrypted_value: 'v8' }, 'k-8')));
+    const fresh = answers.filter((a) => a.status === 201 && a.headers.get('idempotent-replayed') === null);
+    expect(fresh).toHaveLength(1);
+    for (const a of answers) expect([201, 409]).toContain(a.status);
+    for (const a of answers.filter((x) => x.status === 201)) expect(a.headers.get('etag')).toBe(fresh[0]!.headers.get('etag'));
+    const writes = (await vault.accessLog()).filter((r) => r.external_id === 'i8' && r.operation === 'store' && r.granted && r.reason === null);
+    expect(writes).toHaveLength(1);
+  });
+
   it('after 24 hours a key runs again, and the sweep forgets old answers', async () => {
     clock.set('2026-06-02T14:00:00.000Z');
     const res = await put('i1', { encrypted_value: 'v1' }, 'k-1');

@@ -87,8 +87,10 @@ export async function runSweep(ctx: OperationContext<Actor>, trigger: 'schedule'
     }).catch(() => undefined);
     throw error;
   }
-  // Answers kept for Idempotency-Key repeats live 24 hours.
-  await forgetOldAnswers(ctx.db, startedAt);
+  // Answers kept for Idempotency-Key repeats live 24 hours; forgetting them never fails the sweep.
+  await forgetOldAnswers(ctx.db, startedAt).catch((error: unknown) =>
+    ctx.logger.error('could not forget old idempotency answers', { sweep_run_id: sweepRunId, error: describeError(error) }),
+  );
   // What was due but kept by a legal hold, counted per purpose as `held`.
   for (const [purpose, n] of await heldDue(ctx.db, startedAt)) (counts[purpose] ??= {}).held = n;
   const finishedAt = ctx.clock.now();

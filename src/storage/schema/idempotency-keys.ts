@@ -1,4 +1,4 @@
-import { integer, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, integer, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { vaultSchema } from './vault-schema';
 
 /**
@@ -16,5 +16,5 @@ export const idempotencyKeys = vaultSchema.table(
     answer: text().notNull(),
     createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.app, t.key] })],
+  (t) => [primaryKey({ columns: [t.app, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
