@@ -27,17 +27,46 @@ function parameters(object: z.ZodObject | undefined, where: 'path' | 'query') {
   }));
 }
 
+/** `access_log.read` → `accessLogRead`: the operation's audit name, as client generators name functions. */
+const operationIdOf = (name: string) => name.replace(/[._]([a-z])/g, (_, ch: string) => ch.toUpperCase());
+
+/**
+ * Moves a schema's `$defs` (zod's shared sub-schemas) into components.schemas under names of their own,
+ * and points its `$ref`s there: a `#/$defs/…` inside an operation does not resolve from the document root.
+ */
+function hoistDefs(schema: Record<string, unknown>, prefix: string, components: Record<string, unknown>): Record<string, unknown> {
+  const defs = schema.$defs as Record<string, unknown> | undefined;
+  if (!defs) return schema;
+  const { $defs: _, ...rest } = schema;
+  const rename = (def: string) => `${prefix}_${def.replace(/^_+/, '')}`;
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? `#/components/schemas/${rename(v.slice('#/$defs/'.length))}` : rewrite(v),
+      ]),
+    );
+  };
+  for (const [def, body] of Object.entries(defs)) components[rename(def)] = rewrite(body);
+  return rewrite(rest) as Record<string, unknown>;
+}
+
 /** OpenAPI 3.1, generated from the operation table and the zod schemas that validate requests. */
 export function buildOpenApi(config: Readonly<VaultConfig>, version: string, operations: readonly AnyOperation[]) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const shared: Record<string, unknown> = {};
   for (const r of operations) {
     const security = r.access === 'public' ? [] : [{ apiKey: [] }, { bearer: [] }, { mtls: [] }];
+    const id = operationIdOf(r.name);
     (paths[openApiPath(r.path)] ??= {})[r.method.toLowerCase()] = {
+      operationId: id,
       summary: r.summary,
       description: `Who: ${who(r)}.`,
       security,
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
-      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } } }),
+      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: hoistDefs(jsonSchema(r.body), id, shared) } } } }),
       responses: Object.fromEntries(
         Object.entries(r.responses).map(([status, description]) => [
           status,
@@ -50,7 +79,14 @@ export function buildOpenApi(config: Readonly<VaultConfig>, version: string, ope
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'vsql-vault', version, description: 'Governed storage for opaque, already-encrypted values.' },
+    info: {
+      title: 'vsql-vault',
+      version,
+      description: 'Governed storage for opaque, already-encrypted values.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    // Relative to where this document is served: the vault itself.
+    servers: [{ url: '/' }],
     paths,
     components: {
       securitySchemes: {
@@ -59,6 +95,7 @@ export function buildOpenApi(config: Readonly<VaultConfig>, version: string, ope
         mtls: { type: 'mutualTLS' },
       },
       schemas: {
+        ...shared,
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'detail', 'request_id'],

@@ -28,6 +28,26 @@ describe('/openapi.json', () => {
   });
   afterAll(() => vault.close());
 
+  it('passes what a linter and a client generator check: unique operationIds, servers, a license, every $ref resolving', () => {
+    const raw = doc as unknown as {
+      info: { license?: { name: string } };
+      servers: { url: string }[];
+      components: { schemas: Record<string, unknown> };
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    const ids = Object.values(raw.paths).flatMap((methods) => Object.values(methods).map((o) => o.operationId));
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]*$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(raw.servers.length).toBeGreaterThan(0);
+    expect(raw.info.license?.name).toBe('Apache-2.0');
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      expect(ref.startsWith('#/components/schemas/'), ref).toBe(true);
+      expect(raw.components.schemas[ref.slice('#/components/schemas/'.length)], ref).toBeDefined();
+    }
+  });
+
   it('is OpenAPI 3.1 and needs a credential', async () => {
     expect(doc.openapi).toBe('3.1.0');
     expect((await vault.request('GET', '/openapi.json')).status).toBe(401);
