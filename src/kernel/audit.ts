@@ -37,6 +37,8 @@ export type AuditOperation =
   | 'openapi.read'
   /** Public operations: named like every other, but they write no access-log row. */
   | 'health'
+  | 'livez'
+  | 'readyz'
   | 'jwks.read'
   | 'request';
 

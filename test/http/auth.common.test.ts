@@ -178,3 +178,23 @@ describe('identity comes only from the credential', () => {
     expect(rows).toEqual([{ owner_app: 'other' }]);
   });
 });
+
+describe('Authorization: ApiKey <key>', () => {
+  it('is accepted as the API key (the scheme WWW-Authenticate names, and one Prometheus can send); a wrong or conflicting one is a 401', async () => {
+    const vault = await createTestVault({ apps: [{ name: 'qsa', roles: ['auditor'] }] });
+    try {
+      const key = vault.keys.qsa!;
+      const ok = await vault.request('GET', '/compliance/report', { headers: { Authorization: `ApiKey ${key}` } });
+      expect(ok.status).toBe(200);
+      const row = (await vault.accessLog()).find((r) => r.request_id === ok.headers.get('x-request-id'))!;
+      expect(row).toMatchObject({ app: 'qsa', auth_method: 'api_key', granted: true });
+      expect((await vault.request('GET', '/compliance/report', { headers: { Authorization: 'apikey wrong-key' } })).status).toBe(401);
+      const both = await vault.request('GET', '/compliance/report', { headers: { Authorization: `ApiKey ${key}`, 'X-Vault-Key': 'another' } });
+      expect(both.status).toBe(401);
+      const refused = (await vault.accessLog()).find((r) => r.request_id === both.headers.get('x-request-id'))!;
+      expect(refused).toMatchObject({ granted: false, reason: 'conflicting_credentials' });
+    } finally {
+      await vault.close();
+    }
+  });
+});

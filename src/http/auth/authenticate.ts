@@ -20,11 +20,14 @@ const MAX_CREDENTIAL_LENGTH = 4096;
 const MAX_TOKEN_LENGTH = 8192;
 /** The scheme name is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`. */
 const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i;
+/** `Authorization: ApiKey <key>`: the scheme the vault names in WWW-Authenticate, and one Prometheus can send. */
+const API_KEY_SCHEME = /^ApiKey +(\S+)$/i;
 export const BEARER_INVALID = 'Bearer realm="vsql-vault", error="invalid_token"';
 
 /**
- * Every route but /health passes here. The Principal comes only from a verified credential, tried in
- * this order: `Authorization: Bearer` (JWT), the API-key header, a verified client certificate. Any
+ * Every route but the public ones passes here. The Principal comes only from a verified credential, tried
+ * in this order: `Authorization: Bearer` (JWT), an API key (`Authorization: ApiKey <key>` or the API-key
+ * header), a verified client certificate. Any
  * failure is one generic 401 whose reason goes to the access log, not to the caller. A valid credential
  * is never refused here for what others sent from its address: throttling and summarising refusals is
  * the refusal ledger's, judged only once a request has failed (app.ts, http/auth/refusal-ledger.ts).
@@ -36,8 +39,9 @@ export function authenticate(options: AuthOptions) {
       principal = await identify(c.req.header('authorization'), c.req.header(options.apiKeyHeader), socketOf(c.env), options);
     } catch (error) {
       if (error instanceof UnauthenticatedError) {
+        const authorization = c.req.header('authorization');
         const tried =
-          c.req.header('authorization') !== undefined
+          authorization !== undefined && !API_KEY_SCHEME.test(authorization)
             ? 'jwt'
             : c.req.header(options.apiKeyHeader) !== undefined
               ? 'api_key'
@@ -63,6 +67,13 @@ async function identify(
   socket: TLSSocket | undefined,
   options: AuthOptions,
 ): Promise<Principal> {
+  const scheme = authorization === undefined ? null : API_KEY_SCHEME.exec(authorization);
+  if (scheme) {
+    // The key in the Authorization header; the same key in the API-key header too is fine, another is not.
+    if (apiKey !== undefined && apiKey !== scheme[1]) throw new UnauthenticatedError('conflicting_credentials');
+    apiKey = scheme[1];
+    authorization = undefined;
+  }
   if (authorization !== undefined) {
     if (!options.jwt) throw new UnauthenticatedError('bearer_not_configured');
     const match = authorization.length <= MAX_TOKEN_LENGTH ? BEARER.exec(authorization) : null;
