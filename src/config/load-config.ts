@@ -1,3 +1,4 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { CONFIG_SECTIONS, configSchema, type VaultConfig } from './config-schema';
@@ -79,10 +80,36 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
     } catch (error) {
       throw new ConfigError(`${options.path}: not valid TOML: ${(error as Error).message.split('\n')[0]}`);
     }
+    resolveFilePaths(raw, dirname(resolve(options.path)));
   }
   const result = configSchema.safeParse(applyEnvOverrides(raw, env));
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues as never, source));
   return deepFreeze(result.data);
+}
+
+/** The file-valued keys a config file may hold: a relative path there means relative to the file's own folder. */
+const FILE_KEYS: ReadonlyArray<readonly string[]> = [
+  ['server', 'tls_cert_file'],
+  ['server', 'tls_key_file'],
+  ['server', 'tls_client_ca_file'],
+  ['purge', 'signing_key_file'],
+  ['audit', 'signing_key_file'],
+  ['auth', 'jwt', 'jwks_file'],
+];
+
+/**
+ * Relative file paths written in a config file are resolved from that file's folder (so the file works
+ * whatever the working directory); paths from environment overrides stay relative to the working directory.
+ */
+function resolveFilePaths(raw: Record<string, unknown>, folder: string): void {
+  for (const keys of FILE_KEYS) {
+    let node: unknown = raw;
+    for (const k of keys.slice(0, -1)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
+    const last = keys[keys.length - 1]!;
+    if (!node || typeof node !== 'object') continue;
+    const value = (node as Record<string, unknown>)[last];
+    if (typeof value === 'string' && value !== '' && !isAbsolute(value)) (node as Record<string, unknown>)[last] = resolve(folder, value);
+  }
 }
 
 function deepFreeze<T>(value: T): T {

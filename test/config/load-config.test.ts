@@ -252,3 +252,24 @@ describe('apiKeyApps()', () => {
     expect(configErrorOf(() => apiKeyApps(buildAppRegistry(config, { VSQL_VAULT_API_KEY: 'payment-service-key' })))).toContain("'pay'");
   });
 });
+
+describe('file paths in a config file', () => {
+  it("a relative path is relative to the config file's folder, whatever the working directory; an environment override stays as given", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vault-config-paths-'));
+    try {
+      const file = join(dir, 'vault.toml');
+      writeFileSync(
+        file,
+        ['[server]', 'tls_cert_file = "tls/cert.pem"', 'tls_key_file = "/abs/key.pem"', '[audit]', 'signing_key_file = "keys/audit.pem"'].join('\n'),
+      );
+      const config = loadConfig({ path: file, env: {} });
+      expect(config.server.tls_cert_file).toBe(join(dir, 'tls/cert.pem'));
+      expect(config.server.tls_key_file).toBe('/abs/key.pem');
+      expect(config.audit.signing_key_file).toBe(join(dir, 'keys/audit.pem'));
+      const overridden = loadConfig({ path: file, env: { VSQL_VAULT_AUDIT_SIGNING_KEY_FILE: 'elsewhere.pem' } });
+      expect(overridden.audit.signing_key_file).toBe('elsewhere.pem');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
