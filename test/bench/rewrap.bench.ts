@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'vitest';
+import { freePort } from '../fault/harness';
 
 /**
  * Re-keying at scale: ENTRIES entries (default 100 000) under kms:v7 on a throwaway PostgreSQL database,
@@ -18,15 +18,6 @@ const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const CONNS = Number(process.env.BENCH_CONNS ?? 8);
 const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const KEY = 'bench-admin-key-0123456789';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 it(`re-wraps ${ENTRIES} entries under one key_ref at ${CONNS} connections`, async () => {
   execFileSync(process.execPath, ['build.mjs'], { cwd: root, stdio: 'pipe' });
