@@ -59,7 +59,7 @@ export function buildOpenApi(config: Readonly<VaultConfig>, version: string, ope
   const shared: Record<string, unknown> = {};
   for (const r of operations) {
     const security = r.access === 'public' ? [] : [{ apiKey: [] }, { bearer: [] }, { mtls: [] }];
-    const id = operationIdOf(r.name);
+    const id = r.operationId ?? operationIdOf(r.name);
     (paths[openApiPath(r.path)] ??= {})[r.method.toLowerCase()] = {
       operationId: id,
       summary: r.summary,

@@ -6,7 +6,7 @@
  */
 export function securityHeaders(tls: boolean): ReadonlyArray<readonly [string, string]> {
   return [
-    ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+    ['Content-Security-Policy', CONTENT_SECURITY_POLICY],
     ['Cross-Origin-Opener-Policy', 'same-origin'],
     ['Cross-Origin-Resource-Policy', 'same-origin'],
     ['Origin-Agent-Cluster', '?1'],
@@ -19,4 +19,16 @@ export function securityHeaders(tls: boolean): ReadonlyArray<readonly [string, s
     ['X-Permitted-Cross-Domain-Policies', 'none'],
     ['X-XSS-Protection', '0'],
   ];
+}
+
+/** Every response's policy: nothing may be loaded, nothing may frame it. */
+export const CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
+/**
+ * The same policy for one self-contained HTML document (the compliance report's page, which sets it on its
+ * own response, over the listener's): its one inline stylesheet is allowed by SHA-256 and nothing else —
+ * still no script, no other style, no image, no font, no frame, no form, no <base>.
+ */
+export function documentSecurityPolicy(styleSha256: string): string {
+  return `${CONTENT_SECURITY_POLICY}; style-src 'sha256-${styleSha256}'; base-uri 'none'; form-action 'none'`;
 }

@@ -36,6 +36,8 @@ export interface Operation<
 > {
   /** The access-log operation (also the decision metric's label and the OpenAPI operationId's stem). */
   name: AuditOperation;
+  /** The OpenAPI operationId when two operations share an audit name (another path to the same thing). */
+  operationId?: string;
   method: HttpMethod;
   /** A Hono pattern, e.g. `/vault/:purpose/:external_id`. */
   path: string;

@@ -70,7 +70,13 @@ describe('GET /compliance/report', () => {
     const denied = rows.filter((r) => !r.granted);
     const byReason: Record<string, number> = {};
     for (const r of denied) byReason[r.reason ?? '?'] = (byReason[r.reason ?? '?'] ?? 0) + 1;
-    return { total: rows.length, denied: denied.length, byReason, failedAuth: rows.filter((r) => r.auth).length };
+    // Denials per UTC day, oldest first (rows are booked in time order).
+    const byDay: Record<string, number> = {};
+    for (const r of denied) {
+      const d = new Date(r.at).toISOString().slice(0, 10);
+      byDay[d] = (byDay[d] ?? 0) + 1;
+    }
+    return { total: rows.length, denied: denied.length, byReason, byDay, failedAuth: rows.filter((r) => r.auth).length };
   }
 
   async function sqlCount(query: string, params: unknown[] = []): Promise<number> {
@@ -238,8 +244,14 @@ describe('GET /compliance/report', () => {
       denied_by_reason_in_window: expected.byReason,
       failed_authentications_in_window: 1,
       failed_authentications_last_30_days: 1,
+      denied_by_day_in_window: expected.byDay,
     });
     expect(expected.byReason).toEqual({ purged: 1, not_found: 1, invalid_api_key: 1, not_owner: 1, expired: 1, role_required: 1, validation_failed: 1 });
+    // Day 35: the 410; day 40: the 404; day 45: the 401 and the 403; day 50: the 410, the 403 and the 400.
+    expect(expected.byDay).toEqual({ [iso(35).slice(0, 10)]: 1, [iso(40).slice(0, 10)]: 1, [iso(45).slice(0, 10)]: 2, [iso(50).slice(0, 10)]: 3 });
+    expect(Object.keys(body.access_summary.denied_by_day_in_window)).toEqual(Object.keys(expected.byDay));
+    // Purges per day: t-1 and t-2 shredded on day 35, c-del purged on day 40; they sum to purged_in_window.
+    expect(body.purge_compliance.purged_by_day_in_window).toEqual({ [iso(35).slice(0, 10)]: 2, [iso(40).slice(0, 10)]: 1 });
     expect(body.key_staleness).toEqual({
       key_refs: [
         { key_ref: 'kms:card-v1', entries: 2, oldest_created_at: iso(0) }, // c-old, c-soon (c-del was deleted)
@@ -307,7 +319,11 @@ describe('GET /compliance/report', () => {
       denied_by_reason_in_window: wide.byReason,
       failed_authentications_in_window: 2,
       failed_authentications_last_30_days: 1,
+      denied_by_day_in_window: wide.byDay,
     });
+    // The 60-day window reaches day 0's two denials and day 10's purge of s-1.
+    expect(wide.byDay[iso(0).slice(0, 10)]).toBe(2);
+    expect(body.purge_compliance.purged_by_day_in_window).toEqual({ [iso(10).slice(0, 10)]: 1, [iso(35).slice(0, 10)]: 2, [iso(40).slice(0, 10)]: 1 });
     expect(wide.byReason).toMatchObject({ not_owner: 2, missing_credential: 1 });
     expect(wide.total).toBeGreaterThan(last30.total);
   });
@@ -322,8 +338,10 @@ describe('GET /compliance/report', () => {
       denied_accesses_in_window: five.denied,
       denied_by_reason_in_window: five.byReason,
       failed_authentications_in_window: 1,
+      denied_by_day_in_window: five.byDay,
     });
     expect(body.summary.purged_in_window).toBe(0);
+    expect(body.purge_compliance.purged_by_day_in_window).toEqual({});
 
     // A report generated earlier sees neither the later rows nor the later entries.
     vault.clock.set(day(36));

@@ -69,6 +69,8 @@ export interface ComplianceReport {
     purge_proof_available: boolean;
     proof_hashing_enabled: boolean;
     purges_in_window_without_required_proof: number;
+    /** Purges per UTC day (YYYY-MM-DD) in the window, days without any left out, oldest first; the values sum to `summary.purged_in_window`. */
+    purged_by_day_in_window: Record<string, number>;
     last_sweep: {
       sweep_run_id: number;
       started_at: string;
@@ -88,6 +90,8 @@ export interface ComplianceReport {
     denied_by_reason_in_window: Record<string, number>;
     failed_authentications_in_window: number;
     failed_authentications_last_30_days: number;
+    /** Denied rows per UTC day (YYYY-MM-DD) in the window, days without any left out, oldest first; the values sum to `denied_accesses_in_window`. */
+    denied_by_day_in_window: Record<string, number>;
   };
   key_staleness: {
     key_refs: { key_ref: string; entries: number; oldest_created_at: string }[];
@@ -151,6 +155,19 @@ export const KEY_REQUIREMENTS: Record<string, string> = {
   rewraps_in_window: 'PCI DSS 3.7.4 (re-wraps done in the window, each with a purge proof of the old ciphertext)',
 };
 
+/** Days since 1970-01-01 (UTC) → `YYYY-MM-DD`. */
+const isoDay = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
+
+/** A per-day tally (days since 1970-01-01) as the report's `{ "YYYY-MM-DD": n }`, oldest first, empty days left out. */
+function byDay(counts: Map<number, number>): Record<string, number> {
+  return Object.fromEntries(
+    [...counts.entries()]
+      .filter(([, count]) => count > 0)
+      .sort(([a], [b]) => a - b)
+      .map(([day, count]) => [isoDay(day), count]),
+  );
+}
+
 /** Denied rows whose reason column is empty are listed under this key. */
 export const UNSPECIFIED_REASON = 'unspecified';
 
@@ -185,7 +202,16 @@ function policyView(p: ReportPolicy): PurposeReport['policy'] {
  * on purpose: the entries pass already runs on parallel workers, and the same statements run concurrently
  * on pool connections measured no faster while each would have seen its own snapshot.
  */
-export async function buildComplianceReport({ ctx, windowDays }: { ctx: OperationContext; windowDays: number }): Promise<ComplianceReport> {
+export async function buildComplianceReport({
+  ctx,
+  windowDays,
+  as,
+}: {
+  ctx: OperationContext;
+  windowDays: number;
+  /** The representation served (the page or the JWS), named in the access-log row's reason; the JSON is the default. */
+  as?: 'html' | 'jws';
+}): Promise<ComplianceReport> {
   return inTransaction(ctx, { operation: 'compliance.report' }, async (tx) => {
     await useReportSnapshot(tx);
     const now = ctx.clock.now();
@@ -208,7 +234,7 @@ export async function buildComplianceReport({ ctx, windowDays }: { ctx: Operatio
       retention: await retentionEvidence(tx, ctx.settings.auditSigner, ctx.settings.auditRetentionDays),
       seals: await latestSeals(tx),
     };
-    return { result: assembleReport(data), status: 200, reason: `window ${windowDays} days` };
+    return { result: assembleReport(data), status: 200, reason: `window ${windowDays} days${as ? `, as ${as}` : ''}` };
   });
 }
 
@@ -275,11 +301,14 @@ export function assembleReport(data: ReportData): ComplianceReport {
   summary.expired_pending_purge = summary.expired_pending_purge_by_cause.expired + summary.expired_pending_purge_by_cause.max_retention;
 
   // A purge without proof is a gap only where the purpose's policy asks for proof (no policy left: the sweep's default, true).
+  // One row per purpose and day: the per-purpose figures are their sums, the per-day chart their sums the other way.
   let missingProof = 0;
+  const purgedByDay = new Map<number, number>();
   for (const g of purges) {
     const p = purposeOf(g.purpose);
-    p.purged_in_window = g.inWindow;
-    p.purged_last_30_days = g.last30Days;
+    p.purged_in_window += g.inWindow;
+    p.purged_last_30_days += g.last30Days;
+    purgedByDay.set(g.day, (purgedByDay.get(g.day) ?? 0) + g.inWindow);
     summary.purged_in_window += g.inWindow;
     summary.purged_last_30_days += g.last30Days;
     if (requiresProof.get(g.purpose) ?? true) missingProof += g.inWindowWithoutProof;
@@ -293,13 +322,16 @@ export function assembleReport(data: ReportData): ComplianceReport {
     denied_by_reason_in_window: {},
     failed_authentications_in_window: 0,
     failed_authentications_last_30_days: 0,
+    denied_by_day_in_window: {},
   };
+  const deniedByDay = new Map<number, number>();
   for (const a of accesses) {
     access.total_accesses_in_window += a.inWindow;
     access.total_accesses_last_30_days += a.last30Days;
     if (a.granted) continue;
     access.denied_accesses_in_window += a.inWindow;
     access.denied_accesses_last_30_days += a.last30Days;
+    deniedByDay.set(a.day, (deniedByDay.get(a.day) ?? 0) + a.inWindow);
     if (a.inWindow > 0) {
       const key = a.reason ?? UNSPECIFIED_REASON;
       access.denied_by_reason_in_window[key] = (access.denied_by_reason_in_window[key] ?? 0) + a.inWindow;
@@ -309,6 +341,7 @@ export function assembleReport(data: ReportData): ComplianceReport {
       access.failed_authentications_last_30_days += a.last30Days;
     }
   }
+  access.denied_by_day_in_window = byDay(deniedByDay);
   access.denied_by_reason_in_window = Object.fromEntries(Object.entries(access.denied_by_reason_in_window).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)));
 
   const sealView: ComplianceReport['audit']['seals'] = { access_log: null, purge_log: null };
@@ -325,6 +358,7 @@ export function assembleReport(data: ReportData): ComplianceReport {
       purge_proof_available: data.proofHashing && missingProof === 0,
       proof_hashing_enabled: data.proofHashing,
       purges_in_window_without_required_proof: missingProof,
+      purged_by_day_in_window: byDay(purgedByDay),
       last_sweep: sweep
         ? {
             sweep_run_id: sweep.id,
