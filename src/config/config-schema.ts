@@ -88,6 +88,21 @@ const jwt = z
     }
   });
 
+/** postgres.js's own `prepare` URL parameter: false for `prepare=false` (or `disable`), true for another value, undefined when absent. */
+export function urlPrepareParam(url: string): boolean | undefined {
+  const match = /[?&]prepare=([^&#]*)/.exec(url);
+  if (!match) return undefined;
+  const value = decodeURIComponent(match[1] ?? '');
+  return value !== 'false' && value !== 'disable';
+}
+
+/** The URL with `prepare=false` added to its query (multi-host URLs included: the host list is left as written). */
+function withPrepareFalse(url: string): string {
+  const hash = url.indexOf('#');
+  const [body, fragment] = hash === -1 ? [url, ''] : [url.slice(0, hash), url.slice(hash)];
+  return `${body}${body.includes('?') ? '&' : '?'}prepare=false${fragment}`;
+}
+
 /** Mirrors the TOML sections. `.strict()` everywhere: an unknown key is a mistake worth stopping for. */
 export const configSchema = z
   .object({
@@ -125,8 +140,35 @@ export const configSchema = z
         pool_max: z.number().int().min(1).max(100).default(5),
         migrate_on_start: z.boolean().default(true),
         connect_attempts: z.number().int().min(1).max(100).default(10),
+        /**
+         * false: no server-side prepared statements, for a transaction pooler in front of PostgreSQL (PgBouncer
+         * pool_mode = transaction before 1.21). Unset: true, unless the URL already says prepare=false.
+         */
+        prepared_statements: z.boolean().optional(),
       })
       .strict()
+      .superRefine((s, ctx) => {
+        const inUrl = urlPrepareParam(s.database_url);
+        if (s.prepared_statements !== undefined && inUrl !== undefined && s.prepared_statements !== inUrl) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['prepared_statements'],
+            message: `prepared_statements = ${s.prepared_statements} contradicts prepare= in database_url`,
+          });
+        } else if (!(s.prepared_statements ?? inUrl ?? true) && !/^postgres(ql)?:\/\//.test(s.database_url)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['prepared_statements'],
+            message: 'prepared_statements = false is for a postgres:// database_url (PGlite prepares nothing across connections)',
+          });
+        }
+      })
+      // One source of truth for the driver: the URL carries prepare=false (postgres.js reads it, and so does storage/database.ts).
+      .transform((s) => {
+        const prepared = s.prepared_statements ?? urlPrepareParam(s.database_url) ?? true;
+        const database_url = prepared || urlPrepareParam(s.database_url) === false ? s.database_url : withPrepareFalse(s.database_url);
+        return { ...s, database_url, prepared_statements: prepared };
+      })
       .prefault({}),
     auth: z
       .object({
@@ -190,6 +232,15 @@ export const configSchema = z
           .max(1024 * 1024)
           .default(4096),
         list_max_limit: z.number().int().min(1).max(10_000).default(1000),
+        /** Items in one POST /vault/{purpose}/_batch (413 beyond). */
+        batch_max_operations: z.number().int().min(1).max(1000).default(100),
+        /** Largest batch request body in bytes (413 beyond); other bodies keep the per-value limit. */
+        batch_max_bytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(64 * 1024 * 1024)
+          .default(8 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

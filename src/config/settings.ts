@@ -9,6 +9,7 @@ export function settingsFrom(config: Readonly<VaultConfig>, receiptSigner?: Sign
     maxValueBytes: config.limits.max_value_bytes,
     maxMetadataBytes: config.limits.max_metadata_bytes,
     listMaxLimit: config.limits.list_max_limit,
+    batchMaxOperations: config.limits.batch_max_operations,
     sweepBatchSize: config.purge.batch_size,
     sweepConcurrency: config.purge.sweep_concurrency,
     seal: { graceSeconds: config.audit.seal_grace_seconds, maxRows: config.audit.seal_max_rows },

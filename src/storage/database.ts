@@ -33,6 +33,22 @@ export interface OpenOptions {
   command?: string;
   /** Called if another process takes this process's data-directory lock; by default the store is closed. */
   onLockLost?: (message: string) => void;
+  /**
+   * false: no server-side prepared statement at all (postgres.js `prepare: false`, and Drizzle's queries are
+   * not routed through `alwaysPrepared`), for a transaction pooler such as PgBouncer pool_mode = transaction,
+   * where consecutive transactions of one client connection run on different server connections. Default:
+   * false when the URL carries postgres.js's `prepare=false` (what storage.prepared_statements = false
+   * adds, see config-schema.ts), else true.
+   */
+  preparedStatements?: boolean;
+}
+
+/** Whether a postgres:// URL lets the vault prepare statements: not with `prepare=false` (or `disable`) in its query. */
+export function urlAllowsPrepare(url: string): boolean {
+  const match = /[?&]prepare=([^&#]*)/.exec(url);
+  if (!match) return true;
+  const value = decodeURIComponent(match[1] ?? '');
+  return value !== 'false' && value !== 'disable';
 }
 
 export type StorageTarget = { driver: 'postgres'; url: string } | { driver: 'pglite'; dataDir: string | undefined };
@@ -91,8 +107,10 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   if (target.driver === 'postgres') {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
+    const prepare = options.preparedStatements ?? urlAllowsPrepare(target.url);
     const client = postgres(target.url, {
       max: options.poolMax ?? 5,
+      prepare,
       onnotice: () => {},
       connect_timeout: 5,
       idle_timeout: 60,
@@ -101,7 +119,10 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       backoff: (retries: number) => Math.min(0.1 * 2 ** retries, 2),
       connection: { application_name: 'vsql-vault', ...(options.statementTimeoutMs && { statement_timeout: options.statementTimeoutMs }) },
     });
-    const db = drizzle({ client: alwaysPrepared(client), schema, casing: 'snake_case' }) as unknown as Db;
+    // Unprepared, postgres.js sends each statement unnamed (Parse, Bind, Execute, Sync in one go, or
+    // Parse/Describe/Flush then Bind/Execute/Sync): nothing outlives the statement, so a pooler may hand the
+    // next one to another server connection.
+    const db = drizzle({ client: prepare ? alwaysPrepared(client) : client, schema, casing: 'snake_case' }) as unknown as Db;
     return {
       db,
       driver: 'postgres',
