@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'retention_violation'
   | 'policy_missing'
   | 'unprocessable'
+  | 'not_applied'
   | 'too_many_requests'
   | 'uri_too_long'
   | 'unavailable'
@@ -84,9 +85,55 @@ export class UnsupportedMediaTypeError extends VaultError {
     super('unsupported_media_type', message);
   }
 }
+/**
+ * What a 403 tells the caller, by the reason it is recorded under: which rule refused (the access policy,
+ * the app's purpose scope, the identity requirement, the retrieval budget), in words that name no app, no
+ * identity, no policy and nothing of the entry beyond what the caller sent. features/policies/access-rules
+ * checks that every `DenyReason` has its sentence here; the executor renders a refusal the one-statement
+ * read recorded from its reason alone, so the sentences live in the kernel.
+ */
+export const FORBIDDEN_DETAIL = {
+  unknown_policy: 'Denied by the access policy: the entry names an access policy this vault does not hold, and an unknown policy allows nothing.',
+  purpose_out_of_scope: "Denied by the purpose scope: this app's configured purposes do not include this purpose.",
+  app_not_allowed: 'Denied by the access policy: its rule for this operation allows only the apps it names (allowed_apps), and this app is not one of them.',
+  identity_required:
+    "Denied by the identity requirement: the access policy's rule needs a verified end identity (a token's sub or a client certificate), and this request carries none.",
+  not_owner: 'Denied by the access policy: this operation is allowed only to the app that stored the entry (its owner).',
+  purpose_not_granted:
+    "Denied by the access policy: its rule allows apps explicitly scoped to the entry's purpose (same-purpose), and this app's purposes do not include it.",
+  admin_required: 'Denied by the access policy: its rule for this operation allows only the admin role.',
+  rule_not_satisfied: 'Denied by the access policy: this caller meets none of the kinds its rule for this operation allows.',
+  retrieval_budget_exhausted: "Denied by the retrieval budget: the access policy's max_retrievals for this entry is spent.",
+} as const;
+
+const FORBIDDEN_FALLBACK = 'The access policy does not allow this operation.';
+
+/**
+ * The detail for a deny reason. A replace or re-wrap needs the current policy's store and purge rules
+ * (reason `replace needs the current policy's purge rule: not_owner`): the sentence says which of the two
+ * refused, then why.
+ */
+export function forbiddenDetail(reason: string): string {
+  const nested = /^(replace|rewrap) needs the current policy's (store|purge) rule: ([a-z_]+)$/.exec(reason);
+  if (nested) {
+    const why = FORBIDDEN_DETAIL[nested[3] as keyof typeof FORBIDDEN_DETAIL] ?? FORBIDDEN_FALLBACK;
+    const what = nested[1] === 'replace' ? 'Replacing an entry' : 'A re-wrap';
+    return `${what} needs the ${nested[2]} rule of the access policy the entry is under now, and it refused. ${why}`;
+  }
+  return FORBIDDEN_DETAIL[reason as keyof typeof FORBIDDEN_DETAIL] ?? FORBIDDEN_FALLBACK;
+}
+
 export class ForbiddenError extends VaultError {
-  constructor(message = 'The access policy does not allow this operation.') {
-    super('forbidden', message);
+  /** Whether the message was given; otherwise `withReason` words it from the reason (forbiddenDetail). */
+  private readonly worded: boolean;
+  constructor(message?: string) {
+    super('forbidden', message ?? FORBIDDEN_FALLBACK);
+    this.worded = message !== undefined;
+  }
+
+  override withReason(reason: string): this {
+    if (!this.worded) this.message = forbiddenDetail(reason);
+    return super.withReason(reason);
   }
 }
 export class NotFoundError extends VaultError {
@@ -138,8 +185,18 @@ export class PolicyMissingError extends VaultError {
     super('policy_missing', message);
   }
 }
+/** An item of an atomic batch that was fine itself but not applied, because another item failed. */
+export class NotAppliedError extends VaultError {
+  constructor(message = 'Another item of this atomic batch failed; nothing of the batch was applied.') {
+    super('not_applied', message);
+    this.reason = 'batch_not_applied';
+  }
+}
 export class UnavailableError extends VaultError {
-  constructor(message = 'The vault store is unavailable; nothing was changed. Retry later.') {
+  // Not "nothing was changed": a database lost during COMMIT may have committed (docs/reliability.md).
+  constructor(
+    message = 'The vault store is unavailable and the request did not complete. Retry later; a write retried with the same Idempotency-Key is applied at most once.',
+  ) {
     super('unavailable', message);
   }
 }
@@ -163,6 +220,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   retention_violation: 422,
   policy_missing: 422,
   unprocessable: 422,
+  not_applied: 424,
   too_many_requests: 429,
   uri_too_long: 414,
   unavailable: 503,

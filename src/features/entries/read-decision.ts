@@ -12,6 +12,9 @@ import { addDays } from '../policies/retention';
  * - `expired`: past its own expires_at → 410
  * - `retention_maximum`: older than its purpose's current max_retention_days → 410
  * - `budget`: a spent max_retrievals → 403 (HEAD judges it; a GET spends it in its transaction)
+ *
+ * A read all of them grant is a 200, or a 304 when its If-None-Match lists the entry's ETag
+ * (`notModifiedBy`): only after every refusal above, so a 304 tells nobody more than a 200 would.
  */
 export const READ_ORDER = ['not_found', 'denied', 'purged', 'expired', 'retention_maximum', 'budget'] as const;
 export type ReadCheck = (typeof READ_ORDER)[number];
@@ -39,6 +42,16 @@ const CHECKS: Record<ReadCheck, (f: ReadFacts) => string | undefined> = {
 };
 
 const STATUS: Record<ReadCheck, 403 | 404 | 410> = { not_found: 404, denied: 403, purged: 410, expired: 410, retention_maximum: 410, budget: 403 };
+
+/**
+ * A conditional GET or HEAD (If-None-Match, RFC 9110 13.1.2) whose tags list the entry's ETag, or `*`:
+ * weak comparison, so the caller passes the tags with any `W/` removed. It is asked only of a read that
+ * every check of READ_ORDER granted, so a 304 never answers for an entry the caller may not read, and a
+ * budgeted GET that matches is judged as HEAD is (a spent budget is 403) and spends nothing.
+ */
+export function notModifiedBy(ifNoneMatch: readonly string[] | undefined, etag: string): boolean {
+  return ifNoneMatch !== undefined && (ifNoneMatch.includes('*') || ifNoneMatch.includes(etag));
+}
 
 /** The first check of READ_ORDER that refuses, or a grant. Pure and total. */
 export function judgeRead(facts: ReadFacts): ReadVerdict {

@@ -1,3 +1,4 @@
+import { FORBIDDEN_DETAIL } from '../../kernel/errors';
 import { hasRole, inPurposeScope, type Principal } from '../../kernel/principal';
 
 export type AllowKind = 'any' | 'owner' | 'same-purpose' | 'admin';
@@ -29,6 +30,13 @@ export type DenyReason =
   | 'retrieval_budget_exhausted';
 
 export type Decision = { allow: true; maxRetrievals?: number } | { allow: false; reason: DenyReason };
+
+/**
+ * The sentence a 403 gives the caller for each deny reason, which rule refused and nothing secret. The
+ * sentences are kept in kernel/errors (the executor words a refusal the one-statement read recorded);
+ * typed here so that a new DenyReason does not compile without one.
+ */
+export const DENY_DETAIL: Readonly<Record<DenyReason, string>> = FORBIDDEN_DETAIL;
 
 /** What the rule is judged against. `ownerApp` is undefined for an entry that does not exist yet. */
 export interface RuleTarget {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { PURPOSE_PATTERN, type VaultConfig } from '../../config/config-schema';
 import { acceptableIdentity, principalFor, type AppRegistry } from './apps';
 import type { Principal, Role } from '../../kernel/principal';
@@ -51,21 +51,85 @@ function principalFrom(payload: JWTPayload, config: JwtConfig, registry: AppRegi
 /** `typ` values an access token may carry (RFC 9068 `at+jwt`, or the generic `JWT`); absent is fine too. */
 const ACCEPTED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt', 'application/jwt']);
 
+/** A remote key set is refetched after this long even when every token's key is known. */
+const JWKS_MAX_AGE_MS = 10 * 60 * 1000;
+const JWKS_TIMEOUT_MS = 5000;
+/** No refetch for an unknown `kid` within this long of the last fetch (or jwks_cooldown_seconds, if shorter). */
+export const JWKS_RECENT_FETCH_MS = 5000;
+
+async function fetchKeySet(url: URL): Promise<JSONWebKeySet> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(JWKS_TIMEOUT_MS),
+      headers: { accept: 'application/json, application/jwk-set+json' },
+    });
+  } catch (error) {
+    throw (error as Error).name === 'TimeoutError' ? new errors.JWKSTimeout() : error;
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new errors.JOSEError('Expected 200 OK from the JSON Web Key Set HTTP response');
+  }
+  return (await response.json()) as JSONWebKeySet;
+}
+
+/**
+ * A JWKS fetched from the issuer and cached, for key rotation without a restart. A token whose key the
+ * cached set lacks (a new `kid`) makes the vault fetch the set again at once, unless a fetch ran in the
+ * last JWKS_RECENT_FETCH_MS (so a burst of such tokens costs one fetch); and once a fresh fetch still did
+ * not know the key, or failed, tokens with unknown keys cause no fetch for `cooldownMs`
+ * (jwks_cooldown_seconds), so a flood of made-up `kid`s costs the issuer one request per cooldown, not
+ * one per token. The set is also refetched every JWKS_MAX_AGE_MS. Concurrent fetches are shared.
+ */
+export function remoteKeySet(url: URL, cooldownMs: number, recentFetchMs = JWKS_RECENT_FETCH_MS): JWTVerifyGetKey {
+  const recentMs = Math.min(recentFetchMs, cooldownMs);
+  let local: ReturnType<typeof createLocalJWKSet> | undefined;
+  let fetchedAt = Number.NEGATIVE_INFINITY;
+  let missedAt = Number.NEGATIVE_INFINITY;
+  let pending: Promise<void> | undefined;
+  const reload = () => {
+    pending ??= fetchKeySet(url)
+      .then((set) => {
+        local = createLocalJWKSet(set);
+        fetchedAt = Date.now();
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+  return async function remoteKey(header, token) {
+    if (!local || Date.now() - fetchedAt >= JWKS_MAX_AGE_MS) await reload();
+    try {
+      return await local!(header, token);
+    } catch (error) {
+      const now = Date.now();
+      if (!(error instanceof errors.JWKSNoMatchingKey) || now - fetchedAt < recentMs || now - missedAt < cooldownMs) throw error;
+    }
+    try {
+      await reload();
+      return await local!(header, token);
+    } catch (error) {
+      missedAt = Date.now();
+      throw error;
+    }
+  };
+}
+
 /**
  * Verifies bearer tokens with jose: signature against the configured key set, `iss`, `aud`, `exp`/`nbf`
  * with the clock tolerance, and only the allowed algorithms (never `none`; HMAC only with a configured
- * secret). A remote JWKS is cached and refetched when a token names an unknown `kid` (at most once per
- * cooldown), so the issuer can rotate keys without a vault restart. A token must carry `exp` and may
- * live at most max_token_lifetime_seconds; its client id must belong to a declared app.
+ * secret). A remote JWKS is cached and fetched again as soon as a token names an unknown `kid`
+ * (remoteKeySet: unless a fetch ran in the last few seconds, or one that found nothing new ran within
+ * jwks_cooldown_seconds), so the issuer can rotate keys without a vault restart. A token must carry `exp`
+ * and may live at most max_token_lifetime_seconds; its client id must belong to a declared app.
  */
 export function createJwtAuthenticator(config: JwtConfig, env: NodeJS.ProcessEnv, registry: AppRegistry): (token: string) => Promise<Principal> {
   let key: JWTVerifyGetKey | Uint8Array;
   if (config.jwks_url) {
-    key = createRemoteJWKSet(new URL(config.jwks_url), {
-      cooldownDuration: config.jwks_cooldown_seconds * 1000,
-      cacheMaxAge: 10 * 60 * 1000,
-      timeoutDuration: 5000,
-    });
+    key = remoteKeySet(new URL(config.jwks_url), config.jwks_cooldown_seconds * 1000);
   } else if (config.jwks_file) {
     key = createLocalJWKSet(JSON.parse(readFileSync(config.jwks_file, 'utf8')));
   } else {
