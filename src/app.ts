@@ -23,20 +23,19 @@ import { metricsOperations } from './features/service/metrics.routes';
 import { purgeOperations } from './features/purge/purge.routes';
 import { retentionPolicyOperations } from './features/policies/retention-policies.routes';
 import { vaultOperations } from './features/entries/entries.routes';
+import { batchOperations } from './features/entries/batch.routes';
+import { SharedReads } from './features/entries/shared-reads';
 import type { RefusalLedger } from './http/auth/refusal-ledger';
 import type { MtlsResult } from './http/auth/mtls';
 import type { ReceiptSigner } from './features/purge/purge-receipt';
 import type { Signer } from './kernel/signer';
 import type { Logger } from './logging/logger';
-import type { Database } from './storage/database';
+import { parseDatabaseUrl, type Database } from './storage/database';
 import type { AppEnv } from './http/app-env';
 import { auditRejection } from './http/audit-rejection';
+import { envelope } from './http/envelope';
 import { authenticate } from './http/auth/authenticate';
-import { clientAddress } from './http/client-address';
 import { renderProblem, toVaultError } from './http/problem';
-import { requestId } from './http/request-id';
-import { requestLog } from './http/request-log';
-import { boundPath, requestTimeout } from './http/request-bounds';
 import { requireRole } from './http/require-role';
 import type { RouteDeps } from './http/operation-context';
 import { PolicySnapshots } from './features/entries/retrieve-verdicts';
@@ -97,12 +96,30 @@ function bodyLimitByHeader(maxSize: number, streamed: MiddlewareHandler<AppEnv>)
   };
 }
 
+function bodyLimiter(maxSize: number): MiddlewareHandler<AppEnv> {
+  return bodyLimitByHeader(
+    maxSize,
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
+      },
+    }),
+  );
+}
+
+/** A batch (POST …/_batch) may carry many values: it has its own limit, limits.batch_max_bytes. */
+const BATCH_PATH = /^\/vault\/[^/]+\/_batch\/?$/;
+function byBodyKind(single: MiddlewareHandler<AppEnv>, batch: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => (c.req.method === 'POST' && BATCH_PATH.test(c.req.path) ? batch(c, next) : single(c, next));
+}
+
 /** Slack over the largest value for the JSON envelope and the other fields, so only the value limit decides. */
 const BODY_ENVELOPE_BYTES = 16 * 1024;
 
 /**
- * Builds the HTTP app from its dependencies; no I/O happens here. Order: request id → request log → client address →
- * path bound → timeout → authenticate → body limit → role gate → routes (security headers are the listener's, server.ts). Every error leaves through one
+ * Builds the HTTP app from its dependencies; no I/O happens here. Order: the envelope (request id, client address,
+ * path bound, timeout, request log) → authenticate → body limit → role gate → routes (security headers are the listener's, server.ts). Every error leaves through one
  * renderer; a refusal no verb recorded is audited on the way out, and if that write fails the answer is 503.
  */
 export function createApp(deps: AppDeps) {
@@ -120,6 +137,13 @@ export function createApp(deps: AppDeps) {
         () => loadKnownPurposes(db),
       ),
     ...(deps.metrics && { metrics: deps.metrics }),
+    // As many statements in flight as the pool has connections (PGlite has one); what queues behind them shares one.
+    sharedReads: new SharedReads(
+      db,
+      parseDatabaseUrl(config.storage.database_url).driver === 'pglite' ? 1 : config.storage.pool_max,
+      () => clock.now(),
+      deps.metrics?.readStatement,
+    ),
   };
   const apiKeyChallenge = `ApiKey realm="vsql-vault", header="${config.auth.api_key_header}"`;
   const problemOptions = { challenge: deps.jwt ? `Bearer realm="vsql-vault", ${apiKeyChallenge}` : apiKeyChallenge };
@@ -127,11 +151,14 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.use(
     '*',
-    requestId(),
-    requestLog(logger, deps.metrics, () => targetOf),
-    clientAddress(),
-    boundPath(config.server.max_path_bytes),
-    requestTimeout(config.server.request_timeout_ms),
+    envelope({
+      logger,
+      ...(deps.metrics && { metrics: deps.metrics }),
+      targetOf: () => targetOf,
+      maxPathBytes: config.server.max_path_bytes,
+      timeoutMs: config.server.request_timeout_ms,
+      onError: (error, c) => handleError(error, c),
+    }),
   );
   const maxBody = config.limits.max_value_bytes * 2 + config.limits.max_metadata_bytes + BODY_ENVELOPE_BYTES;
   let openApi: string | undefined;
@@ -143,6 +170,7 @@ export function createApp(deps: AppDeps) {
     }),
     ...(deps.metrics && config.metrics.enabled ? metricsOperations(routeDeps, deps.metrics, { requireAuth: config.metrics.require_auth }) : []),
     ...vaultOperations(routeDeps),
+    ...batchOperations(routeDeps),
     ...retentionPolicyOperations(routeDeps),
     ...accessPolicyOperations(routeDeps),
     ...keyOperations(routeDeps),
@@ -169,15 +197,7 @@ export function createApp(deps: AppDeps) {
       ...(deps.mtls && { mtls: deps.mtls }),
       ...(deps.metrics && { onFailure: deps.metrics.authFailure }),
     }),
-    bodyLimitByHeader(
-      maxBody,
-      bodyLimit({
-        maxSize: maxBody,
-        onError: () => {
-          throw new PayloadTooLargeError('The request body is larger than this vault accepts.');
-        },
-      }),
-    ),
+    byBodyKind(bodyLimiter(maxBody), bodyLimiter(config.limits.batch_max_bytes)),
   );
   // Every /admin path needs admin or auditor before any operation sees it (so an admin operation declared
   // without roles still fails closed); each operation then narrows (policies and sweeps: admin only).

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Clock } from '../kernel/clock';
-import type { OperationContext, VaultSettings } from '../kernel/context';
+import type { OperationContext, SharedReadSource, VaultSettings } from '../kernel/context';
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
 import type { VaultMetrics } from '../metrics/vault-metrics';
@@ -15,6 +15,8 @@ export interface RouteDeps {
   settings: VaultSettings;
   /** One per app instance: the access policies behind one-statement reads. */
   policies?: PolicySnapshots;
+  /** One per app instance: one-statement reads sharing round trips under load. */
+  sharedReads?: SharedReadSource;
   metrics?: VaultMetrics;
 }
 
@@ -27,6 +29,7 @@ export function operationContext(c: Context<AppEnv>, deps: RouteDeps): Operation
     logger: deps.logger,
     settings: deps.settings,
     ...(deps.policies && { policies: deps.policies }),
+    ...(deps.sharedReads && { sharedReads: deps.sharedReads }),
     ...(c.get('deadline') !== undefined && { deadline: c.get('deadline') }),
     ...(deps.metrics && { onAuditWriteFailure: deps.metrics.auditWriteFailure, onSweep: deps.metrics.sweep }),
   };

@@ -27,6 +27,7 @@ const TITLES: Record<ErrorCode, string> = {
   retention_violation: 'Retention policy violated',
   policy_missing: 'Policy missing',
   unprocessable: 'Unprocessable content',
+  not_applied: 'Not applied',
   too_many_requests: 'Too many requests',
   uri_too_long: 'URI too long',
   unavailable: 'Service unavailable',
@@ -68,6 +69,21 @@ export function toVaultError(error: unknown): VaultError {
   return new VaultError('internal', 'An internal error occurred; it has been logged.').withReason('internal');
 }
 
+/** The problem+json body of an error: what a response carries, and what a batch item's `problem` is. */
+export function problemBody(error: VaultError, requestId: string | null): Record<string, unknown> {
+  const code = error.problemCode ?? error.code;
+  const body: Record<string, unknown> = {
+    type: `urn:vsql-vault:problem:${code}`,
+    title: TITLES[error.code],
+    status: STATUS_BY_CODE[error.code],
+    detail: error.message,
+    request_id: requestId,
+    code,
+  };
+  if (error.errors?.length) body.errors = error.errors;
+  return body;
+}
+
 export interface ProblemOptions {
   /** WWW-Authenticate for a 401 whose error names no challenge of its own. */
   challenge: string;
@@ -79,16 +95,7 @@ export interface ProblemOptions {
  */
 export function renderProblem(c: Context<AppEnv>, error: VaultError, options: ProblemOptions): Response {
   const status = STATUS_BY_CODE[error.code];
-  const code = error.problemCode ?? error.code;
-  const body: Record<string, unknown> = {
-    type: `urn:vsql-vault:problem:${code}`,
-    title: TITLES[error.code],
-    status,
-    detail: error.message,
-    request_id: c.get('requestId') ?? null,
-    code,
-  };
-  if (error.errors?.length) body.errors = error.errors;
+  const body = problemBody(error, c.get('requestId') ?? null);
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' };
   if (status === 401) headers['WWW-Authenticate'] = (error as UnauthenticatedError).challenge ?? options.challenge;
   if (status === 503) headers['Retry-After'] = '1';

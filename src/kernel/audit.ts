@@ -9,6 +9,8 @@ export type AuditOperation =
   | 'purge'
   | 'rewrap'
   | 'list'
+  /** A batch as a whole: only its envelope's refusals and an idempotent replay (each item has its own row). */
+  | 'batch'
   | 'authenticate'
   | 'retention_policy.put'
   | 'retention_policy.get'

@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/logger';
 import type { Db } from '../storage/database';
+import type { EntryRow } from '../storage/schema/index';
 import type { RequestInfo } from './audit';
 import type { Clock } from './clock';
 import type { Actor, Principal, SystemActor } from './principal';
@@ -15,6 +16,8 @@ export interface VaultSettings {
   maxValueBytes: number;
   maxMetadataBytes: number;
   listMaxLimit: number;
+  /** limits.batch_max_operations: items in one batch (413 beyond). */
+  batchMaxOperations: number;
   sweepBatchSize: number;
   sweepConcurrency: number;
   seal: { graceSeconds: number; maxRows: number };
@@ -37,6 +40,18 @@ export interface VerdictSource {
   invalidate(): void;
 }
 
+/** What a one-statement GET or HEAD asks of the shared reads: its decision, and its row written (status 0: undecided, nothing written). */
+export interface SharedReadSource {
+  read(read: {
+    key: { purpose: string; externalId: string };
+    operation: 'retrieve' | 'exists';
+    requestId: string;
+    caller: { app: string; identity: string | null; authMethod: string | null; clientAddr: string | null };
+    verdicts: string;
+    deadline?: number;
+  }): Promise<{ status: number; reason: string | null; entry?: EntryRow }>;
+}
+
 /**
  * Everything a verb or a job needs: who acts (an app's Principal for a request, a system actor for a
  * background job), the request's id and address, the database, the clock, the logger and the settings.
@@ -51,6 +66,8 @@ export interface OperationContext<A extends Actor = Principal> {
   settings: VaultSettings;
   /** Access policies as last read, for reads answered in one statement (absent: always the two-step path). */
   policies?: VerdictSource;
+  /** One-statement reads that share their round trips when the pool is busy (features/entries/shared-reads). */
+  sharedReads?: SharedReadSource;
   /** The request's deadline (epoch ms): past it (less a margin for COMMIT) a transaction rolls back instead of committing. */
   deadline?: number;
   /** Told when an access-log row could not be written (the request then fails closed). */

@@ -1,9 +1,9 @@
-import { insertAccessLog } from '../storage/access-log.repository';
+import { insertAccessLog, insertAccessLogBatch } from '../storage/access-log.repository';
 import type { Db } from '../storage/database';
 import { StorageUnavailable } from '../storage/errors';
 import { withTransaction } from '../storage/transaction';
 import { auditRow, type AuditEvent } from './audit';
-import { ConflictError, ForbiddenError, GoneError, NotFoundError, STATUS_BY_CODE, UnavailableError, VaultError } from './errors';
+import { ConflictError, ForbiddenError, GoneError, NotAppliedError, NotFoundError, STATUS_BY_CODE, UnavailableError, VaultError } from './errors';
 import type { OperationContext } from './context';
 import { describeError } from '../logging/describe-error';
 
@@ -129,6 +129,21 @@ async function writeRow(ctx: OperationContext, values: ReturnType<typeof row>): 
   }
 }
 
+/**
+ * What a transaction records when its body (or its idempotency claim) throws: a replay of an earlier
+ * answer as granted, a domain refusal as denied — the body decided no before it wrote anything, so its
+ * row commits in its place. Anything else is rethrown (and rolls everything back).
+ */
+async function recordInstead(ctx: OperationContext, tx: Db, target: AuditTarget, error: unknown): Promise<{ answered?: AnsweredBefore; refused?: VaultError }> {
+  if (error instanceof AnsweredBefore) {
+    await insertRow(ctx, tx, row(ctx, target, true, error.status, 'idempotent replay'));
+    return { answered: error };
+  }
+  if (!(error instanceof VaultError)) throw error;
+  await insertRow(ctx, tx, deniedRow(ctx, target, error));
+  return { refused: error };
+}
+
 export interface TransactionOptions {
   /** How often a body that threw TryAgain runs in all (default 3); then `exhausted` is the refusal. */
   attempts?: number;
@@ -169,15 +184,7 @@ export async function inTransaction<T>(
             checkDeadline(ctx);
             return value;
           } catch (error) {
-            if (error instanceof AnsweredBefore) {
-              await insertRow(ctx, tx, row(ctx, target, true, error.status, 'idempotent replay'));
-              answered = error;
-              return undefined;
-            }
-            if (!(error instanceof VaultError)) throw error;
-            // The body decided no: nothing of it was written; its denied row commits in its place.
-            await insertRow(ctx, tx, deniedRow(ctx, target, error));
-            refused = error;
+            ({ answered, refused } = await recordInstead(ctx, tx, target, error));
             return undefined;
           }
         },
@@ -250,4 +257,180 @@ export async function asStatement<T>(ctx: OperationContext, statement: () => Pro
   if (out.status === 0) return undefined;
   if (out.status === 200) return out.result;
   throw new RecordedRefusal(refusalFor(out.status, out.reason));
+}
+
+/** One item of a batch: its own context (its request id), what it is recorded under, and its body. */
+export interface BatchStep<T> {
+  ctx: OperationContext;
+  target: AuditTarget;
+  body: (tx: Db) => Promise<Outcome<T> | DeferredOutcome<T>>;
+  /** The refusal when the body keeps throwing TryAgain (default: 409 concurrent change). */
+  exhausted?: (why: string) => VaultError;
+}
+
+/** What one item of a batch came to: its value and status, or the refusal its row records. */
+export type StepResult<T> = { ok: true; status: number; result: T } | { ok: false; error: VaultError };
+
+class BatchAborted extends Error {
+  constructor(readonly results: StepResult<unknown>[]) {
+    super('an item of an atomic batch failed');
+    this.name = 'BatchAborted';
+  }
+}
+
+const stepRow = <T>(step: BatchStep<T>, r: StepResult<T>, reason: string | null) =>
+  r.ok ? row(step.ctx, step.target, true, r.status, reason) : deniedRow(step.ctx, step.target, r.error);
+
+/** Runs one item's body in the batch's transaction; a domain refusal is its result (it wrote nothing: decisions come before writes). */
+async function runStep<T>(tx: Db, step: BatchStep<T>): Promise<{ result: StepResult<T>; reason: string | null }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await step.body(tx);
+      const value = 'write' in out ? await out.write() : out.result;
+      return { result: { ok: true, status: out.status, result: value }, reason: out.reason ?? null };
+    } catch (error) {
+      if (error instanceof TryAgain && attempt < 3) continue;
+      const refusal =
+        error instanceof TryAgain
+          ? (step.exhausted?.(error.why) ?? new ConflictError('The entry is being changed concurrently; retry.').withReason(error.why))
+          : error;
+      if (!(refusal instanceof VaultError)) throw refusal;
+      return { result: { ok: false, error: refusal }, reason: null };
+    }
+  }
+}
+
+/**
+ * Runs the steps in request order, except that consecutive steps on different entries go out together
+ * (their statements pipelined on the transaction's connection): a wave ends where an entry repeats, so an
+ * item always sees every earlier item on its own entry. Items on different entries do not see each other
+ * within a wave, and need not: each judges only its own entry (and policies, keys and holds, which no item
+ * of a batch changes).
+ */
+async function runInWaves<T>(tx: Db, steps: readonly BatchStep<T>[]): Promise<{ result: StepResult<T>; reason: string | null }[]> {
+  const done: { result: StepResult<T>; reason: string | null }[] = [];
+  let wave: BatchStep<T>[] = [];
+  let keys = new Set<string>();
+  const flush = async () => {
+    done.push(...(await Promise.all(wave.map((step) => runStep(tx, step)))));
+    wave = [];
+    keys = new Set();
+  };
+  for (const step of steps) {
+    const key = `${step.target.purpose}\u0000${step.target.externalId}`;
+    if (keys.has(key)) await flush();
+    keys.add(key);
+    wave.push(step);
+  }
+  await flush();
+  return done;
+}
+
+/**
+ * A batch: every item, in order, in one transaction with the items' rows (one per item, written in one
+ * statement) and the batch's idempotency hook. An item refused by its body keeps its refusal and the
+ * others go on; with `atomic` any refusal rolls the whole batch back, and the rows then say which items
+ * failed and that the others were not applied (424). If the rows cannot be written, nothing is applied
+ * and the whole batch is a 503. `batch` is what a refusal of the batch as a whole (its Idempotency-Key)
+ * and a replay are recorded under.
+ */
+export async function inBatch<T>(
+  ctx: OperationContext,
+  batch: AuditTarget,
+  steps: readonly BatchStep<T>[],
+  options: {
+    atomic: boolean;
+    retryWhen?: (error: unknown) => boolean;
+    /** What the idempotency hook keeps for the results (the caller's own result type). */
+    kept?: (results: StepResult<T>[]) => unknown;
+    /** Runs in the transaction before the first item (the batch's entry locks). */
+    before?: (tx: Db) => Promise<void>;
+  },
+): Promise<StepResult<T>[]> {
+  for (let attempt = 1; ; attempt++) {
+    let refused: VaultError | undefined;
+    let answered: AnsweredBefore | undefined;
+    try {
+      const results = await withTransaction(
+        ctx.db,
+        async (tx) => {
+          checkDeadline(ctx);
+          try {
+            await ctx.idempotency?.claim(tx);
+          } catch (error) {
+            ({ answered, refused } = await recordInstead(ctx, tx, batch, error));
+            return undefined;
+          }
+          await options.before?.(tx);
+          const done = await runInWaves(tx, steps);
+          const results = done.map((d) => d.result);
+          if (options.atomic && results.some((r) => !r.ok)) throw new BatchAborted(results);
+          await insertBatchRows(
+            ctx,
+            tx,
+            steps.map((step, i) => stepRow(step, done[i]!.result, done[i]!.reason)),
+          );
+          await ctx.idempotency?.keep(tx, options.kept ? options.kept(results) : results);
+          checkDeadline(ctx);
+          return results;
+        },
+        (error) => ctx.logger.error('storage failure; batch rolled back', { request_id: ctx.info.requestId, error: describeError(error) }),
+        (error) => error instanceof BatchAborted || (options.retryWhen?.(error) ?? false),
+      );
+      if (refused) throw new RecordedRefusal(refused);
+      if (answered) throw answered;
+      return results as StepResult<T>[];
+    } catch (error) {
+      if (error instanceof BatchAborted) {
+        // Rolled back whole: the failing items keep their refusal, every other item says it was not applied.
+        const results = error.results.map((r): StepResult<T> => (r.ok ? { ok: false, error: new NotAppliedError() } : (r as StepResult<T>)));
+        try {
+          checkDeadline(ctx);
+          await insertBatchRows(
+            ctx,
+            ctx.db,
+            steps.map((step, i) => stepRow(step, results[i]!, null)),
+          );
+        } catch (cause) {
+          throw unavailable(ctx, cause);
+        }
+        return results;
+      }
+      if (error instanceof StorageUnavailable) throw unavailableAfterRollback(error);
+      if (!(options.retryWhen?.(error) ?? false)) throw error;
+      if (attempt >= 3) {
+        const exhausted = new ConflictError('Entries of this batch are being written concurrently; retry.').withReason('concurrent_write');
+        await writeRow(ctx, deniedRow(ctx, batch, exhausted));
+        throw new RecordedRefusal(exhausted);
+      }
+    }
+  }
+}
+
+async function insertBatchRows(ctx: OperationContext, db: Db, values: ReturnType<typeof row>[]): Promise<void> {
+  try {
+    await insertAccessLogBatch(db, values);
+  } catch (error) {
+    ctx.onAuditWriteFailure?.();
+    throw error;
+  }
+}
+
+/**
+ * The one-statement read for many entries at once (features/entries/batch-read.repository): it decides every
+ * item and writes every item's row, or decides none and writes none (undefined: the caller runs the batch
+ * in a transaction). A failure is a 503 for the whole batch.
+ */
+export async function asBatchStatement<T>(ctx: OperationContext, statement: () => Promise<Decided<T>[] | undefined>): Promise<StepResult<T>[] | undefined> {
+  let out: Decided<T>[] | undefined;
+  try {
+    checkDeadline(ctx);
+    out = await statement();
+  } catch (error) {
+    ctx.onAuditWriteFailure?.();
+    throw unavailable(ctx, error);
+  }
+  return out?.map(
+    (d): StepResult<T> => (d.status === 200 ? { ok: true, status: 200, result: d.result as T } : { ok: false, error: refusalFor(d.status, d.reason) }),
+  );
 }

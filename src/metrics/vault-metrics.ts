@@ -17,6 +17,10 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
   const authFailures = registry.register(new Counter('vault_auth_failures_total', 'Failed authentications by credential type and reason.'));
   const sweeps = registry.register(new Counter('vault_sweep_runs_total', 'Purge sweeps by status.'));
   const purged = registry.register(new Counter('vault_purged_entries_total', 'Entries purged by method (manual and swept).'));
+  const readStatements = registry.register(
+    new Counter('vault_read_statements_total', 'One-statement GET/HEAD statements sent, by how many reads each carried (1, or shared).'),
+  );
+  const readsCarried = registry.register(new Counter('vault_read_statement_reads_total', 'GETs and HEADs carried by those statements.'));
   let lastSweep = 0;
   registry.register(new Gauge('vault_last_sweep_timestamp_seconds', 'End of the last successful sweep run by this process (0: none yet).', () => lastSweep));
   const auditFailures = registry.register(
@@ -73,6 +77,10 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
     },
     auditWriteFailure() {
       auditFailures.inc();
+    },
+    readStatement(reads: number) {
+      readStatements.inc({ reads: reads === 1 ? '1' : 'shared' });
+      readsCarried.inc({}, reads);
     },
   };
 }

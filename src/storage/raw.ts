@@ -52,3 +52,11 @@ export async function preparedRows<T>(db: Db, text: string, params: readonly unk
   }
   return queryRows<T>(db, new SQL(chunks));
 }
+
+/**
+ * A PostgreSQL array literal (`{"a","b",NULL}`) for one array parameter: both drivers take it as text and
+ * the statement casts it (`$1::text[]`), so a list of any length is one parameter of one fixed statement.
+ */
+export function arrayLiteral(values: readonly (string | number | boolean | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
+}

@@ -9,6 +9,14 @@ export function isUniqueViolation(error: unknown): boolean {
   return false;
 }
 
+/** SQLSTATE for deadlock_detected: two transactions took the same rows in different orders; one was rolled back and may run again. */
+export function isDeadlock(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '40P01') return true;
+  }
+  return false;
+}
+
 /**
  * Runs `fn` in one transaction: the mutation, its audit row and its purge proof commit together or not at
  * all. What `passThrough` names (the caller's own errors) and unique violations (a retry signal) leave

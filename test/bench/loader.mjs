@@ -1,5 +1,6 @@
 // HTTP load generator, run as its own process so it never shares a CPU with the vault's event loop.
 // Usage: node loader.mjs '{"base":"http://127.0.0.1:8443","key":"…","op":"get","connections":8,"seconds":10,"entries":100000}'
+// (ops batch-get and batch-put also take "batchSize": items per POST /vault/card/_batch)
 // Prints one JSON line: { op, connections, requests, errors, rps, p50_ms, p99_ms, statuses, loader_cpu_ms }.
 //
 // It speaks HTTP/1.1 keep-alive over plain sockets (one request in flight per connection, no pipelining)
@@ -34,6 +35,19 @@ function requestBytes() {
         `PUT /vault/card/bench-${process.pid}-${o.connections}-${putCounter++} HTTP/1.1\r\n${common}` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(value)}\r\n\r\n${value}`
       );
+    case 'batch-get': {
+      // One POST of `batchSize` GET items (random ids; repeats allowed, as in a settlement run's lookups).
+      const operations = Array.from({ length: o.batchSize }, () => ({ op: 'get', external_id: `payment-${1 + Math.floor(Math.random() * o.entries)}` }));
+      const body = JSON.stringify({ operations });
+      return `POST /vault/card/_batch HTTP/1.1\r\n${common}` + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    }
+    case 'batch-put': {
+      // One POST of `batchSize` stores of fresh ids.
+      const n = putCounter++;
+      const operations = Array.from({ length: o.batchSize }, (_, i) => ({ op: 'put', external_id: `bench-${process.pid}-${n}-${i}`, body: JSON.parse(value) }));
+      const body = JSON.stringify({ operations });
+      return `POST /vault/card/_batch HTTP/1.1\r\n${common}` + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    }
     default:
       throw new Error(`unknown op ${o.op}`);
   }

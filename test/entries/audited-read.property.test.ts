@@ -6,6 +6,7 @@ import { judgeRead } from '../../src/features/entries/read-decision';
 import { goneReason } from '../../src/features/policies/retention';
 import { retrieveVerdicts } from '../../src/features/entries/retrieve-verdicts';
 import { readAndAudit } from '../../src/features/entries/audited-read.repository';
+import { readManyAndAudit } from '../../src/features/entries/batch-read.repository';
 import { loadPolicySnapshots } from '../../src/features/policies/policy.repository';
 import { createTestVault, type TestVault } from '../support/test-app';
 import { putRetention, store } from '../support/fixtures';
@@ -132,6 +133,38 @@ describe('one-statement read ≡ decide() + expiry + budget', () => {
           [requestId],
         );
         expect(rows).toEqual(expected.status === 0 ? [] : [{ granted: expected.status === 200, status: expected.status, reason: expected.reason }]);
+
+        // The batch read (one statement for many items) decides each item as the single read does, and
+        // writes every item's row or, when one item is left to the transaction, none.
+        const batchId = `prop-batch-${seq}`;
+        const caller = { app: principal.app, identity: principal.identity ?? null, authMethod: principal.method, clientAddr: null };
+        const many = await readManyAndAudit(vault.db.db, {
+          items: [
+            { purpose: 'card', externalId: 'prop-1', operation: state.operation, requestId: `${batchId}.0`, caller, table: 0 },
+            { purpose: 'card', externalId: 'prop-none', operation: 'exists', requestId: `${batchId}.1`, caller, table: 0 },
+            { purpose: 'card', externalId: 'prop-1', operation: state.operation, requestId: `${batchId}.2`, caller, table: 0 },
+          ],
+          verdicts: [retrieveVerdicts(await loadPolicySnapshots(vault.db.db), principal, 'card')],
+          now: NOW,
+          whole: true,
+        });
+        const batchRows = await vault.db.query<{ request_id: string; status: number; reason: string | null }>(
+          'select request_id, status, reason from vault.access_log where request_id like $1 order by request_id',
+          [`${batchId}.%`],
+        );
+        const decided = many.decisions.map((d) => ({ status: d.status, reason: d.reason }));
+        if (expected.status === 0) {
+          // One undecided item: nothing written, no value out; the others are still decided as they would be.
+          expect(many.written).toBe(false);
+          expect(batchRows).toEqual([]);
+          expect(decided).toEqual([expected, { status: 404, reason: 'not_found' }, expected]);
+          expect(many.decisions.every((d) => !d.entry?.encryptedValue)).toBe(true);
+        } else {
+          expect(many.written).toBe(true);
+          expect(decided).toEqual([expected, { status: 404, reason: 'not_found' }, expected]);
+          expect(batchRows.map((r) => r.status)).toEqual([expected.status, 404, expected.status]);
+          expect(many.decisions[0]!.entry?.encryptedValue).toBe(out.entry?.encryptedValue);
+        }
       }),
       { numRuns: 150 },
     );

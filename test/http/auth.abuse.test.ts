@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_BY_CODE, VaultError } from '../../src/kernel/errors';
 import type { AppEnv } from '../../src/http/app-env';
 import { createRefusalLedger, type RefusalLedger } from '../../src/http/auth/refusal-ledger';
 import { writeRefusalSummaries } from '../../src/http/audit-rejection';
 import { createLogger } from '../../src/logging/logger';
-import { requestTimeout } from '../../src/http/request-bounds';
+import { envelope } from '../../src/http/envelope';
 import { asFixtureVault, createIdentityVault, sleep, wireRequest, type IdentityVault, type RawResponse } from '../support/identity';
 import { putRetention } from '../support/fixtures';
 import { openTestDatabase, type TestDatabase } from '../support/test-database';
@@ -236,11 +236,19 @@ describe('request bounds and secure headers on a real listener', () => {
   });
 });
 
-describe('requestTimeout()', () => {
+describe('the envelope’s request timeout', () => {
   function tinyApp(ms: number) {
     const errors: unknown[] = [];
     const app = new Hono<AppEnv>();
-    app.use('*', requestTimeout(ms));
+    const onError = (error: Error, c: Context<AppEnv>) => {
+      errors.push(error);
+      const status = error instanceof VaultError ? STATUS_BY_CODE[error.code] : 500;
+      return c.json({ code: error instanceof VaultError ? error.code : 'other' }, status as 503);
+    };
+    app.use(
+      '*',
+      envelope({ logger: createLogger({ level: 'error', write: () => {} }), maxPathBytes: 1024, timeoutMs: ms, onError: (e, c) => onError(e as Error, c) }),
+    );
     app.get('/slow', async (c) => {
       await sleep(600);
       return c.text('late');
@@ -250,11 +258,7 @@ describe('requestTimeout()', () => {
       return c.text('in time');
     });
     app.get('/fast', (c) => c.text('ok'));
-    app.onError((error, c) => {
-      errors.push(error);
-      const status = error instanceof VaultError ? STATUS_BY_CODE[error.code] : 500;
-      return c.json({ code: error instanceof VaultError ? error.code : 'other' }, status as 503);
-    });
+    app.onError(onError);
     return { app, errors };
   }
 

@@ -68,8 +68,9 @@ export function runCommonAuthTests(routes: readonly AuthRoute[], options: { extr
     return { res, requestId };
   }
 
+  /** The request's rows: its own, or (a batch) its items', whose request ids are the batch's, a dot and the index. */
   async function rowsFor(requestId: string) {
-    return vault.db.query<AccessLogRecord>('select * from vault.access_log where request_id = $1 order by id', [requestId]);
+    return vault.db.query<AccessLogRecord>("select * from vault.access_log where request_id = $1 or request_id like $1 || '.%' order by id", [requestId]);
   }
 
   async function expectProblem(res: Response, status: number, requestId: string, method: string) {

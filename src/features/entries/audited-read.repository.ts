@@ -1,7 +1,7 @@
 import { READ_ORDER, type ReadCheck } from './read-decision';
 import type { Db } from '../../storage/database';
 import type { EntryKey } from './entry.repository';
-import { preparedRows } from '../../storage/raw';
+import { arrayLiteral, preparedRows } from '../../storage/raw';
 import { entryFromRow } from '../../storage/rows';
 import type { EntryRow } from '../../storage/schema/index';
 
@@ -12,11 +12,18 @@ export interface AuditedReadInput {
   verdicts: string;
   now: Date;
   caller: { requestId: string; app: string; identity: string | null; authMethod: string | null; clientAddr: string | null };
+  /**
+   * A conditional read's `If-None-Match` entity tags, unquoted, weak ones without `W/` (`*` matches any
+   * entry that exists): a read that every check of READ_ORDER grants and whose ETag is listed answers
+   * 304 `not_modified` instead, with no blob and, on a GET, no retrieval spent.
+   */
+  ifNoneMatch?: readonly string[];
 }
 
 /**
  * What the statement concluded. `status: 0` means it did not decide (a policy it does not know or that
- * changed, or a GET on a retrieval budget) and wrote nothing.
+ * changed, or an unconditional GET on a retrieval budget) and wrote nothing; 304 is a granted conditional
+ * read whose ETag matched.
  */
 export interface AuditedRead {
   status: number;
@@ -30,7 +37,7 @@ export interface AuditedRead {
  * `[status, reason]`; status 0 decides nothing (a malformed verdict fails closed; a GET on a budget is
  * left to its transaction, where spending and the row are one).
  */
-const CASE_ARMS: Record<ReadCheck, string> = {
+const caseArms = (operation: string, notModified: string): Record<ReadCheck, string> => ({
   not_found: `when k.id is null then '[404, "not_found"]'::jsonb
       /* fail closed: a verdict that is neither a grant nor a denial decides nothing */
       when jsonb_typeof(k.side -> 0) is distinct from 'number' or k.side ->> 0 not in ('200', '403') then '[0, "undecided"]'::jsonb`,
@@ -38,12 +45,33 @@ const CASE_ARMS: Record<ReadCheck, string> = {
   purged: `when k.purged_at is not null then '[410, "purged"]'::jsonb`,
   expired: `when k.expires_at <= $5 then '[410, "expired"]'::jsonb`,
   retention_maximum: `when k.created_at + make_interval(days => k.max_retention_days) <= $5 then '[410, "retention_maximum"]'::jsonb`,
-  budget: `when coalesce(jsonb_typeof(k.side -> 2), 'null') = 'null' then '[200, null]'::jsonb
-      when $6 = 'retrieve' then '[0, "budget"]'::jsonb
+  budget: `when coalesce(jsonb_typeof(k.side -> 2), 'null') = 'null' then ${grantOf(notModified)}
+      when ${operation} = 'retrieve'${notModified === NEVER ? '' : ` and not (${notModified})`} then '[0, "budget"]'::jsonb
       when k.retrieval_count >= (k.side ->> 2)::int then '[403, "retrieval_budget_exhausted"]'::jsonb`,
-};
-const READ_CASE = `${READ_ORDER.map((check) => `      ${CASE_ARMS[check]}`).join('\n')}
-      else '[200, null]'::jsonb`;
+});
+
+const NEVER = 'false';
+
+/**
+ * The verdict of a read every check grants: 200, or 304 when `notModified` (a SQL condition: the request's
+ * If-None-Match lists the entry's ETag) holds. A conditional GET on a budget is judged here as HEAD judges
+ * it (a spent budget is still 403) and spends nothing, so it needs no transaction.
+ */
+const grantOf = (notModified: string) =>
+  notModified === NEVER ? `'[200, null]'::jsonb` : `case when ${notModified} then '[304, "not_modified"]'::jsonb else '[200, null]'::jsonb end`;
+
+/**
+ * The CASE arms in READ_ORDER over a row `k` (the entry, its policy's verdict side, max_retention_days),
+ * `$5` the time and `operation` the SQL expression naming the read ('retrieve' or 'exists'); the batch read
+ * (batch-read.repository) uses the same arms.
+ */
+export function readCase(operation: string, notModified: string = NEVER): string {
+  const arms = caseArms(operation, notModified);
+  return `${READ_ORDER.map((check) => `      ${arms[check]}`).join('\n')}
+      else ${grantOf(notModified)}`;
+}
+/** `$11`: the If-None-Match tags as a text[] literal (empty when the request has none). */
+const READ_CASE = readCase('$6', `(k.etag = any($11::text[]) or '*' = any($11::text[]))`);
 
 /**
  * A GET or HEAD in one statement and one round trip: find the entry and its policy's rules, pick the
@@ -72,7 +100,7 @@ ${READ_CASE}
     from known k
 ), logged as (
   insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
-  select $5, $7, $6, $1, $2, $4, $8, $9, $10, (verdict ->> 0)::int = 200, (verdict ->> 0)::int, verdict ->> 1
+  select $5, $7, $6, $1, $2, $4, $8, $9, $10, (verdict ->> 0)::int in (200, 304), (verdict ->> 0)::int, verdict ->> 1
     from decided where (verdict ->> 0)::int >= 100
 )
 select id, purpose, external_id,
@@ -100,6 +128,7 @@ export async function readAndAudit(db: Db, input: AuditedReadInput): Promise<Aud
     caller.identity,
     caller.authMethod,
     caller.clientAddr,
+    arrayLiteral(input.ifNoneMatch ?? []),
   ]);
   const row = rows[0];
   // No row: the entry's policy is not in the table or its rules changed.

@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { PURPOSE_PATTERN, APP_NAME_PATTERN } from '../../config/config-schema';
 import type { EntryMeta } from './entry.repository';
 import type { EntryRow } from '../../storage/schema/index';
-import type { PurgeReceipt } from './entries.service';
+import type { PurgeReceipt, StoreInput } from './entries.service';
+import { DEFAULT_ACCESS_POLICY } from '../policies/access-rules';
 import { TOO_LARGE } from '../../http/validate';
+import { isoTime } from '../../http/responses';
+import { PURGE_LOG_METHODS, type PurgeLogMethod } from '../policies/retention';
 
 export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 export const POLICY_NAME_PATTERN = PURPOSE_PATTERN;
@@ -90,6 +93,26 @@ export function rewrapBodySchema(limits: BodyLimits) {
     .strict();
 }
 
+/** A validated store body (and its conditions) as the verb's input: the single PUT and a batch's put item. */
+export function storeInputOf(
+  key: StoreInput['key'],
+  body: z.output<ReturnType<typeof storeBodySchema>>,
+  conditions: { createOnly: boolean; ifMatch: string[] | undefined },
+): StoreInput {
+  return {
+    key,
+    encryptedValue: body.encrypted_value,
+    ...(body.algorithm_hint !== undefined && { algorithmHint: body.algorithm_hint }),
+    ...(body.key_ref !== undefined && { keyRef: body.key_ref }),
+    ...(body.metadata !== undefined && { metadata: body.metadata as Record<string, unknown> }),
+    ...(body.expires_at !== undefined && { expiresAt: body.expires_at }),
+    ...(body.fingerprint !== undefined && { fingerprint: body.fingerprint }),
+    accessPolicy: body.access_policy ?? DEFAULT_ACCESS_POLICY,
+    createOnly: conditions.createOnly,
+    ...(conditions.ifMatch !== undefined && { ifMatch: conditions.ifMatch }),
+  };
+}
+
 /** ETag header form of the stored token. */
 export const quoteEtag = (etag: string) => `"${etag}"`;
 
@@ -153,3 +176,59 @@ export function purgeReceiptDto(r: PurgeReceipt) {
     purge_log_id: r.purgeLogId,
   };
 }
+
+/** Entry metadata as answered by a store, a re-wrap and a batch's put and rewrap (`entryMetaDto`). */
+const entryMetaShape = {
+  purpose: z.string(),
+  external_id: z.string(),
+  algorithm_hint: z.string().nullable(),
+  key_ref: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  fingerprint: z.string().nullable(),
+  access_policy: z.string(),
+  owner_app: z.string(),
+  /** Quoted, as the ETag header. */
+  etag: z.string(),
+  created_at: isoTime,
+  updated_at: isoTime,
+  expires_at: isoTime,
+  value_written_at: isoTime,
+};
+
+export const entryMetaResponse = z.object(entryMetaShape).meta({ id: 'EntryMeta', description: "An entry's metadata (never its value)." });
+
+/** A retrieved entry (`entryDto`): the value exactly as stored, and its metadata. */
+export const entryResponse = z
+  .object({ ...entryMetaShape, encrypted_value: z.string() })
+  .meta({ id: 'Entry', description: 'An entry with its value exactly as stored, and its metadata.' });
+
+/** A page of a listing (`listedEntryDto`). */
+export const entryPageResponse = z
+  .object({
+    items: z.array(
+      z
+        .object({ ...entryMetaShape, ciphertext_age_days: z.number().int() })
+        .meta({ id: 'ListedEntry', description: 'A listed entry: its metadata and the age of its ciphertext in days.' }),
+    ),
+    next_cursor: z.string().nullable(),
+  })
+  .meta({ id: 'EntryPage', description: 'Live entries the caller may retrieve, ordered by external_id; pass next_cursor back for the next page.' });
+
+/** A purge receipt (`purgeReceiptDto`): what was destroyed, how, and the proof over its record. */
+export const purgeReceiptResponse = z
+  .object({
+    purged: z.literal(true),
+    purpose: z.string(),
+    external_id: z.string(),
+    method: z.enum(PURGE_LOG_METHODS as [PurgeLogMethod, ...PurgeLogMethod[]]),
+    reason: z.string(),
+    purged_at: isoTime,
+    /** `sha256:<hex>` over `record`; null when proof hashing is off. */
+    proof: z.string().nullable(),
+    /** The canonical record the proof is computed over (docs/purge-proof.md). */
+    record: z.string(),
+    /** Compact JWS over the record, when a receipt signing key is configured. */
+    receipt: z.string().nullable(),
+    purge_log_id: z.number().int(),
+  })
+  .meta({ id: 'PurgeReceipt', description: 'What was purged, how, and the SHA-256 proof (and signed receipt) over its record.' });

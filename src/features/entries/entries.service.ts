@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decide, listGrants, type PolicyRules } from '../policies/access-rules';
+import { decide, listGrants, type Decision, type PolicyRules } from '../policies/access-rules';
 import {
   ConflictError,
   ForbiddenError,
@@ -12,8 +12,8 @@ import {
 } from '../../kernel/errors';
 import { hasRole, inPurposeScope } from '../../kernel/principal';
 import { isGone, resolveExpiry, type PurgeLogMethod } from '../policies/retention';
-import { judgeRead, type ReadVerdict } from './read-decision';
-import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome } from '../../kernel/executor';
+import { judgeRead, notModifiedBy, type ReadVerdict } from './read-decision';
+import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome, type Outcome } from '../../kernel/executor';
 import type { OperationContext } from '../../kernel/context';
 import { readAndAudit } from './audited-read.repository';
 import { storeReceipts } from '../purge/purge.service';
@@ -57,7 +57,16 @@ function newEtag(): string {
   return randomBytes(12).toString('base64url');
 }
 
+/** A 403 whose detail says which rule refused, worded from the reason (kernel/errors forbiddenDetail). */
 const denied = (reason: string) => new ForbiddenError().withReason(reason);
+
+/** 403 by the purpose's `store_apps`: checked before any access rule, admin included. */
+const storeAppsDetail = (purpose: string) =>
+  `Denied by store_apps: purpose '${purpose}' is reserved to the apps its retention policy names, and this app is not one of them.`;
+
+/** 403 by ownership: only the app that stored an entry, or an admin, may overwrite its ciphertext. */
+const notOwner = (what: 'replace' | 're-wrap') =>
+  new ForbiddenError(`Denied by ownership: only the app that stored the entry, or an admin, may ${what} it.`).withReason('not_owner');
 
 /**
  * Store or replace. Checks run in the documented order — retention policy (422), the purpose's
@@ -76,7 +85,8 @@ export async function storeEntry({ ctx, input }: { ctx: OperationContext; input:
   });
 }
 
-async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Promise<DeferredOutcome<{ entry: StoredEntry; created: boolean }>> {
+/** A store's body (the executor's transaction around it): also run by a batch item. */
+export async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Promise<DeferredOutcome<{ entry: StoredEntry; created: boolean }>> {
   const { purpose, externalId } = input.key;
   const now = ctx.clock.now();
   // The three reads go out together (postgres.js pipelines them on the transaction's connection, one
@@ -93,7 +103,7 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
     ).withReason('no_retention_policy');
   }
   if (retention.storeApps && !retention.storeApps.includes(ctx.actor.app)) {
-    throw new ForbiddenError(`Purpose '${purpose}' is reserved to the apps its retention policy names.`).withReason('purpose_reserved');
+    throw new ForbiddenError(storeAppsDetail(purpose)).withReason('purpose_reserved');
   }
   if (!policy) {
     throw new PolicyMissingError(
@@ -105,7 +115,7 @@ async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Prom
   const decision = decide(policy.rules, ctx.actor, { purpose, ...(owner !== undefined && { ownerApp: owner }) }, 'store');
   if (!decision.allow) throw denied(decision.reason);
 
-  if (existing && existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw denied('not_owner');
+  if (existing && existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw notOwner('replace');
   if (live) {
     // A replace is a purge of the current version plus a store: the rules of the policy the entry is under
     // now must allow both, whatever policy the new body names.
@@ -189,7 +199,8 @@ export async function rewrapEntry({ ctx, key, input }: { ctx: OperationContext; 
   return inTransaction(ctx, { operation: 'rewrap', purpose: key.purpose, externalId: key.externalId }, (tx) => rewrapOnce(tx, ctx, key, input));
 }
 
-async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, input: RewrapInput): Promise<DeferredOutcome<StoredEntry>> {
+/** A re-wrap's body: also run by a batch item. */
+export async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, input: RewrapInput): Promise<DeferredOutcome<StoredEntry>> {
   const now = ctx.clock.now();
   const [retention, existing, newKey] = await Promise.all([
     findRetentionPolicy(tx, key.purpose, 'share'),
@@ -201,14 +212,14 @@ async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, input: R
   // stores to named apps, name the caller.
   if (!retention) throw new PolicyMissingError(`No retention policy exists for purpose '${key.purpose}'.`).withReason('no_retention_policy');
   if (retention.storeApps && !retention.storeApps.includes(ctx.actor.app)) {
-    throw new ForbiddenError(`Purpose '${key.purpose}' is reserved to the apps its retention policy names.`).withReason('purpose_reserved');
+    throw new ForbiddenError(storeAppsDetail(key.purpose)).withReason('purpose_reserved');
   }
   const policy = await findAccessPolicyForShare(tx, existing.accessPolicy);
   for (const operation of ['store', 'purge'] as const) {
     const verdict = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: existing.ownerApp }, operation);
     if (!verdict.allow) throw denied(`rewrap needs the current policy's ${operation} rule: ${verdict.reason}`);
   }
-  if (existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw denied('not_owner');
+  if (existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw notOwner('re-wrap');
   if (isGone(existing, now, retention?.maxRetentionDays ?? null)) {
     throw new GoneError('The entry has expired or was purged; there is no ciphertext left to re-wrap.').withReason(existing.purgedAt ? 'purged' : 'expired');
   }
@@ -270,18 +281,21 @@ function purgeActor(ctx: OperationContext) {
   };
 }
 
-function toMeta(row: EntryRow): EntryMeta {
+export function toMeta(row: EntryRow): EntryMeta {
   const { encryptedValue: _v, ownerIdentity: _i, retrievalCount: _r, ...meta } = row;
   return meta;
 }
 
 /** Shared by GET and HEAD: 404 unknown → 403 by the retrieve rule → 410 expired or shredded. */
-async function loadReadable(tx: Db, ctx: OperationContext, key: EntryKey, operation: 'retrieve' | 'exists') {
+async function loadReadable(tx: Db, ctx: OperationContext, key: EntryKey, operation: 'retrieve' | 'exists', ifNoneMatch?: readonly string[]) {
   const found = await findEntryWithRules(tx, key);
   const decision =
     found && decide((found.rules as PolicyRules | null) ?? undefined, ctx.actor, { purpose: key.purpose, ownerApp: found.entry.ownerApp }, 'retrieve');
+  // A conditional read whose ETag matches discloses nothing new: judged as HEAD is (a spent budget is
+  // still 403), and it spends nothing.
+  const notModified = found !== undefined && notModifiedBy(ifNoneMatch, found.entry.etag);
   // A GET spends its budget in its transaction instead of judging the count read here.
-  const budget = operation === 'exists' ? decision : decision?.allow ? { allow: true as const } : decision;
+  const budget = operation === 'exists' || notModified ? decision : decision?.allow ? { allow: true as const } : decision;
   const verdict = judgeRead({
     ...(found && { entry: found.entry }),
     ...(budget && { decision: budget }),
@@ -289,7 +303,7 @@ async function loadReadable(tx: Db, ctx: OperationContext, key: EntryKey, operat
     now: ctx.clock.now(),
   });
   if (!verdict.allow) throw refusalOf(verdict);
-  return { entry: found!.entry, decision: decision! };
+  return { entry: found!.entry, decision: decision!, notModified };
 }
 
 function refusalOf(verdict: Extract<ReadVerdict, { allow: false }>) {
@@ -302,31 +316,46 @@ function refusalOf(verdict: Extract<ReadVerdict, { allow: false }>) {
  * with the read, and the statement applies the one for the entry's policy and writes the access-log row
  * (features/entries/audited-read.repository). Returns undefined, having written nothing, when the statement
  * could not decide — a policy it does not know or that changed (the snapshot is then reloaded), a GET
- * on a retrieval budget, or more policies than a table should carry — and the caller takes the
- * two-step path.
+ * on a retrieval budget that is not a matching conditional GET, or more policies than a table should
+ * carry — and the caller takes the two-step path. A granted read whose ETag `ifNoneMatch` lists is
+ * recorded as 304 `not_modified` and comes back with `notModified`.
  */
-async function readInOneStatement(ctx: OperationContext, key: EntryKey, operation: 'retrieve' | 'exists'): Promise<EntryRow | undefined> {
+async function readInOneStatement(
+  ctx: OperationContext,
+  key: EntryKey,
+  operation: 'retrieve' | 'exists',
+  ifNoneMatch: readonly string[] | undefined,
+): Promise<ReadAnswer<EntryRow> | undefined> {
   if (!ctx.policies) return undefined;
   const policies = ctx.policies;
   const principal = ctx.actor;
   return asStatement(ctx, async () => {
     const verdicts = await policies.verdictsFor(principal, key.purpose);
     if (verdicts === undefined) return { status: 0, reason: 'too_many_policies' };
-    const out = await readAndAudit(ctx.db, {
-      key,
-      operation,
-      verdicts,
-      now: ctx.clock.now(),
-      caller: {
-        requestId: ctx.info.requestId,
-        app: principal.app,
-        identity: principal.identity ?? null,
-        authMethod: principal.method,
-        clientAddr: ctx.info.clientAddr,
-      },
-    });
+    const caller = { app: principal.app, identity: principal.identity ?? null, authMethod: principal.method, clientAddr: ctx.info.clientAddr };
+    // An unconditional read may share its round trip with others queued behind a busy pool (features/entries/shared-reads).
+    const out =
+      ctx.sharedReads && ifNoneMatch === undefined
+        ? await ctx.sharedReads.read({
+            key,
+            operation,
+            requestId: ctx.info.requestId,
+            caller,
+            verdicts,
+            ...(ctx.deadline !== undefined && { deadline: ctx.deadline }),
+          })
+        : await readAndAudit(ctx.db, {
+            key,
+            operation,
+            verdicts,
+            now: ctx.clock.now(),
+            caller: { requestId: ctx.info.requestId, ...caller },
+            ...(ifNoneMatch !== undefined && { ifNoneMatch }),
+          });
     if (out.status === 0 && out.reason === 'policy_changed') policies.invalidate();
-    return { status: out.status, reason: out.reason, ...(out.entry && { result: out.entry }) };
+    // The row says 304 not_modified; to the executor, which only returns a grant or throws a refusal, it is a grant.
+    const notModified = out.status === 304;
+    return { status: notModified ? 200 : out.status, reason: out.reason, ...(out.entry && { result: { entry: out.entry, notModified } }) };
   });
 }
 
@@ -335,35 +364,87 @@ async function readInOneStatement(ctx: OperationContext, key: EntryKey, operatio
  * transaction: read, decide, and spend a retrieval budget atomically on the version that was read (the
  * one past the budget is denied). A version replaced, purged or expired between the read and the spend
  * is read again (TryAgain), and after three collisions the answer is 409 changed_during_retrieval.
+ * With `ifNoneMatch` (If-None-Match) listing the entry's ETag, a read every check grants is a 304: no
+ * blob, no retrieval spent (a spent budget is still a 403, as on HEAD).
  */
-export async function retrieveEntry({ ctx, key }: { ctx: OperationContext; key: EntryKey }): Promise<EntryRow> {
-  const answered = await readInOneStatement(ctx, key, 'retrieve');
+export async function retrieveEntry({
+  ctx,
+  key,
+  ifNoneMatch,
+}: {
+  ctx: OperationContext;
+  key: EntryKey;
+  ifNoneMatch?: readonly string[];
+}): Promise<ReadAnswer<EntryRow>> {
+  const answered = await readInOneStatement(ctx, key, 'retrieve', ifNoneMatch);
   if (answered) return answered;
-  return inTransaction(
-    ctx,
-    { operation: 'retrieve', purpose: key.purpose, externalId: key.externalId },
-    async (tx) => {
-      const { entry, decision } = await loadReadable(tx, ctx, key, 'retrieve');
-      const max = decision.allow ? decision.maxRetrievals : undefined;
-      if (max !== undefined) {
-        const spent = await consumeRetrieval(tx, { id: entry.id, etag: entry.etag, max, now: ctx.clock.now() });
-        if (spent === 'exhausted') throw denied('retrieval_budget_exhausted');
-        if (spent === 'changed') throw new TryAgain('changed_during_retrieval');
-      }
-      return { result: entry, status: 200 };
-    },
-    { exhausted: (why) => new ConflictError('The entry is being changed concurrently; retry.').withReason(why) },
-  );
+  const target = { operation: 'retrieve' as const, purpose: key.purpose, externalId: key.externalId };
+  if (ifNoneMatch === undefined) {
+    return { entry: await inTransaction(ctx, target, (tx) => retrieveOnce(tx, ctx, key), { exhausted: retrieveExhausted }), notModified: false };
+  }
+  return inTransaction(ctx, target, (tx) => retrieveUnlessNotModified(tx, ctx, key, ifNoneMatch), { exhausted: retrieveExhausted });
 }
 
-/** HEAD: the same answer GET would give, but no blob leaves and no retrieval is counted. */
-export async function checkEntry({ ctx, key }: { ctx: OperationContext; key: EntryKey }): Promise<StoredEntry> {
-  const answered = await readInOneStatement(ctx, key, 'exists');
-  if (answered) return toMeta(answered);
-  return asRead(ctx, { operation: 'exists', purpose: key.purpose, externalId: key.externalId }, async (db) => {
-    // The same answer GET would give, without spending: a spent budget is a 403 here too (READ_ORDER).
-    const { entry } = await loadReadable(db, ctx, key, 'exists');
-    return { result: toMeta(entry), status: 200 };
+/**
+ * What a GET or HEAD answers: the entry, or (`notModified`) that the caller's If-None-Match lists its
+ * current ETag — a 304 that was judged like the read itself (404, 403 and 410 first), is audited as a
+ * granted read with status 304, sends no blob and spends no retrieval budget.
+ */
+export interface ReadAnswer<T> {
+  entry: T;
+  notModified: boolean;
+}
+
+/** A conditional GET's two-step body: 304 when the ETag matches (nothing spent), else the GET's own. */
+async function retrieveUnlessNotModified(tx: Db, ctx: OperationContext, key: EntryKey, ifNoneMatch: readonly string[]): Promise<Outcome<ReadAnswer<EntryRow>>> {
+  const { entry, decision, notModified } = await loadReadable(tx, ctx, key, 'retrieve', ifNoneMatch);
+  if (notModified) return { result: { entry, notModified: true }, status: 304, reason: 'not_modified' };
+  await spendRetrieval(tx, ctx, entry, decision);
+  return { result: { entry, notModified: false }, status: 200 };
+}
+
+/** Spends one retrieval of a budgeted rule on the version read: denied past the budget, read again if it changed. */
+async function spendRetrieval(tx: Db, ctx: OperationContext, entry: EntryRow, decision: Decision): Promise<void> {
+  const max = decision.allow ? decision.maxRetrievals : undefined;
+  if (max === undefined) return;
+  const spent = await consumeRetrieval(tx, { id: entry.id, etag: entry.etag, max, now: ctx.clock.now() });
+  if (spent === 'exhausted') throw denied('retrieval_budget_exhausted');
+  if (spent === 'changed') throw new TryAgain('changed_during_retrieval');
+}
+
+export const retrieveExhausted = (why: string) => new ConflictError('The entry is being changed concurrently; retry.').withReason(why);
+
+/** A GET's two-step body: read, decide, spend a budget on the version read (TryAgain if it changed). Also a batch item's. */
+export async function retrieveOnce(tx: Db, ctx: OperationContext, key: EntryKey): Promise<Outcome<EntryRow>> {
+  const { entry, decision } = await loadReadable(tx, ctx, key, 'retrieve');
+  await spendRetrieval(tx, ctx, entry, decision);
+  return { result: entry, status: 200 };
+}
+
+/** A HEAD's two-step body: the answer GET would give, no blob, nothing spent. Also a batch item's. */
+export async function existsOnce(db: Db, ctx: OperationContext, key: EntryKey): Promise<Outcome<StoredEntry>> {
+  // The same answer GET would give, without spending: a spent budget is a 403 here too (READ_ORDER).
+  const { entry } = await loadReadable(db, ctx, key, 'exists');
+  return { result: toMeta(entry), status: 200 };
+}
+
+/** HEAD: the same answer GET would give (a 304 included), but no blob leaves and no retrieval is counted. */
+export async function checkEntry({
+  ctx,
+  key,
+  ifNoneMatch,
+}: {
+  ctx: OperationContext;
+  key: EntryKey;
+  ifNoneMatch?: readonly string[];
+}): Promise<ReadAnswer<StoredEntry>> {
+  const answered = await readInOneStatement(ctx, key, 'exists', ifNoneMatch);
+  if (answered) return { entry: toMeta(answered.entry), notModified: answered.notModified };
+  const target = { operation: 'exists' as const, purpose: key.purpose, externalId: key.externalId };
+  if (ifNoneMatch === undefined) return { entry: await asRead(ctx, target, (db) => existsOnce(db, ctx, key)), notModified: false };
+  return asRead(ctx, target, async (db) => {
+    const { entry, notModified } = await loadReadable(db, ctx, key, 'exists', ifNoneMatch);
+    return { result: { entry: toMeta(entry), notModified }, status: notModified ? 304 : 200, ...(notModified && { reason: 'not_modified' }) };
   });
 }
 
@@ -385,41 +466,44 @@ export interface PurgeReceipt {
  * access-log row commit together. A shredded entry is already gone (410); an expired one may be purged.
  */
 export async function purgeEntry({ ctx, key }: { ctx: OperationContext; key: EntryKey }): Promise<PurgeReceipt> {
-  return inTransaction(ctx, { operation: 'purge', purpose: key.purpose, externalId: key.externalId }, async (tx) => {
-    const entry = await findEntryForUpdate(tx, key);
-    if (!entry) throw new NotFoundError().withReason('not_found');
-    const policy = await findAccessPolicy(tx, entry.accessPolicy);
-    const decision = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: entry.ownerApp }, 'purge');
-    if (!decision.allow) throw denied(decision.reason);
-    if (entry.purgedAt) throw new GoneError('The entry was already purged.').withReason('purged');
-    if (await isHeld(tx, entry.id)) throw heldRefusal('purged');
+  return inTransaction(ctx, { operation: 'purge', purpose: key.purpose, externalId: key.externalId }, (tx) => purgeOnce(tx, ctx, key));
+}
 
-    const now = ctx.clock.now();
-    const [purged] = await purgeEntrySet(tx, {
-      target: { kind: 'one', id: entry.id, reason: `manual purge by ${ctx.actor.app}` },
-      now,
-      actor: purgeActor(ctx),
-      proofs: ctx.settings.purgeProofHash,
-      sweepRunId: null,
-      auditEach: false,
-    });
-    if (!purged) throw new GoneError('The entry was already purged.').withReason('purged');
-    const receipts = await storeReceipts(tx, ctx.settings.receiptSigner, [purged], now);
-    return {
-      result: {
-        purgeLogId: Number(purged.purge_log_id),
-        purpose: key.purpose,
-        externalId: key.externalId,
-        method: purged.method,
-        reason: purged.reason,
-        purgedAt: now,
-        record: purged.record,
-        proof: purged.proof,
-        receipt: receipts.get(Number(purged.purge_log_id)) ?? null,
-      },
-      status: 200,
-    };
+/** A DELETE's body: also run by a batch item. */
+export async function purgeOnce(tx: Db, ctx: OperationContext, key: EntryKey): Promise<Outcome<PurgeReceipt>> {
+  const entry = await findEntryForUpdate(tx, key);
+  if (!entry) throw new NotFoundError().withReason('not_found');
+  const policy = await findAccessPolicy(tx, entry.accessPolicy);
+  const decision = decide(policy?.rules, ctx.actor, { purpose: key.purpose, ownerApp: entry.ownerApp }, 'purge');
+  if (!decision.allow) throw denied(decision.reason);
+  if (entry.purgedAt) throw new GoneError('The entry was already purged.').withReason('purged');
+  if (await isHeld(tx, entry.id)) throw heldRefusal('purged');
+
+  const now = ctx.clock.now();
+  const [purged] = await purgeEntrySet(tx, {
+    target: { kind: 'one', id: entry.id, reason: `manual purge by ${ctx.actor.app}` },
+    now,
+    actor: purgeActor(ctx),
+    proofs: ctx.settings.purgeProofHash,
+    sweepRunId: null,
+    auditEach: false,
   });
+  if (!purged) throw new GoneError('The entry was already purged.').withReason('purged');
+  const receipts = await storeReceipts(tx, ctx.settings.receiptSigner, [purged], now);
+  return {
+    result: {
+      purgeLogId: Number(purged.purge_log_id),
+      purpose: key.purpose,
+      externalId: key.externalId,
+      method: purged.method,
+      reason: purged.reason,
+      purgedAt: now,
+      record: purged.record,
+      proof: purged.proof,
+      receipt: receipts.get(Number(purged.purge_log_id)) ?? null,
+    },
+    status: 200,
+  };
 }
 
 export interface ListInput {

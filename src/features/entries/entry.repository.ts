@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { ListGrant } from '../policies/access-rules';
 import type { Db } from '../../storage/database';
-import { preparedRows } from '../../storage/raw';
+import { arrayLiteral, preparedRows } from '../../storage/raw';
 import { ENTRY_COLUMNS, entryFromRow, entryParams, entryPlaceholders, META_COLUMNS, metaFromRow } from '../../storage/rows';
 import { accessPolicies, entries, retentionPolicies, type EntryRow } from '../../storage/schema/index';
 
@@ -140,4 +140,21 @@ export async function listEntries(tx: Db, q: ListQuery): Promise<EntryMeta[]> {
   if (q.keyRef !== undefined) where.push(`key_ref = ${param(q.keyRef)}`);
   const text = `select ${META_COLUMNS} from vault.entries where ${where.join(' and ')} order by external_id limit ${param(q.limit + 1)}`;
   return (await preparedRows<Record<string, unknown>>(tx, text, params)).map(metaFromRow);
+}
+
+/** Advisory lock class of a batch's entries (holds: 73411903, idempotency keys: 73411904). */
+const BATCH_KEYS_LOCK_CLASS = 73411905;
+
+/**
+ * Takes a transaction-scoped lock on each entry key of a batch, in one order every batch agrees on (by the
+ * keys' hashes), before any item runs: two batches over the same entries then queue instead of
+ * deadlocking on row and unique-index locks taken in their request orders.
+ */
+export async function lockEntryKeys(tx: Db, purpose: string, externalIds: readonly string[]): Promise<void> {
+  await preparedRows(
+    tx,
+    `select pg_advisory_xact_lock(${BATCH_KEYS_LOCK_CLASS}, h)
+       from (select distinct hashtext($1 || chr(10) || k) as h from unnest($2::text[]) as k order by 1) as ordered`,
+    [purpose, arrayLiteral(externalIds)],
+  );
 }
