@@ -47,11 +47,34 @@ export interface Operation<
   query?: Q;
   /** A JSON body (415 unless application/json; checked by the JSON guard, then this schema). */
   body?: B;
-  /** Status → description; 4xx/5xx are problem+json. */
+  /** Status → description; 4xx/5xx are problem+json unless `answers` says otherwise. */
   responses: Readonly<Record<number, string>>;
+  /**
+   * Status → what its answer carries, for the OpenAPI document (and the tests that hold the vault to it):
+   * every 2xx of `responses` has an entry; an entry with neither `schema` nor `types` has no body (HEAD,
+   * 204, 304). A 4xx/5xx entry replaces problem+json (a probe's 503 is plain JSON).
+   */
+  answers?: Readonly<Partial<Record<number, Answer>>>;
+  /** The request headers the handler reads (documented as header parameters). */
+  headers?: readonly (RequestHeader | { name: RequestHeader; required: true })[];
   /** A concrete request that reaches this operation, for the shared auth tests (omitted for public ones). */
   example?: { path: string; body?: unknown };
   run: (c: Context<AppEnv>, input: OperationInput<P, Q, B>) => Response | Promise<Response>;
+}
+
+/** The request headers an operation may read, each documented once in the OpenAPI document. */
+export type RequestHeader = 'if-match' | 'if-none-match' | 'idempotency-key';
+
+/** The response headers the vault sends where a client relies on them. */
+export type ResponseHeader = 'etag' | 'location' | 'x-vault-expires-at' | 'last-modified' | 'idempotent-replayed';
+
+/** One status's answer: a JSON body (`schema`), bodies of other media types (`types`, as text), headers. */
+export interface Answer {
+  /** The application/json body, as the vault writes it (converted with `io: 'output'`). */
+  schema?: z.ZodType;
+  /** Other media types this status may carry instead (text/plain, text/html, application/jose). */
+  types?: readonly string[];
+  headers?: readonly ResponseHeader[];
 }
 
 /** Any operation, whatever its schemas (the table's element type). */

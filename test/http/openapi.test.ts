@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operationsOf } from '../../src/app';
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
+import { responseChecker } from '../openapi/response-check';
 import { createTestVault, type TestVault } from '../support/test-app';
 
 type OpenApi = {
@@ -82,11 +84,96 @@ describe('/openapi.json', () => {
       'metadata',
     ]);
     expect(body.additionalProperties).toBe(false);
-    expect(put.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:purpose', 'path:external_id']);
-    expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '401', '403', '412', '413', '415', '422', '429', '503']);
+    expect(put.parameters.map((p) => `${p.in}:${p.name}`)).toEqual([
+      'path:purpose',
+      'path:external_id',
+      'header:If-Match',
+      'header:If-None-Match',
+      'header:Idempotency-Key',
+    ]);
+    expect(Object.keys(put.responses).sort()).toEqual(['200', '201', '400', '401', '403', '409', '412', '413', '415', '422', '429', '503']);
     const list = doc.paths['/admin/access-log']!.get!;
     expect(list.parameters.map((p) => p.name)).toEqual(
       expect.arrayContaining(['purpose', 'external_id', 'app', 'operation', 'granted', 'since', 'until', 'limit', 'cursor']),
     );
+  });
+
+  type Responses = Record<string, { content?: Record<string, { schema: Record<string, unknown> }>; headers?: Record<string, unknown> }>;
+  const operation = (path: string, method: string) =>
+    (doc.paths[path]![method] as unknown as { parameters: { name: string; in: string; required: boolean }[]; responses: Responses }) ?? {};
+
+  it('every operation declares what each of its 2xx answers carries, or that it carries nothing', () => {
+    const undeclared: string[] = [];
+    for (const o of operationsOf(vault.app)) {
+      for (const status of Object.keys(o.responses).filter((s) => /^2/.test(s))) {
+        if (!o.answers?.[Number(status)]) undeclared.push(`${o.method} ${o.path} ${status}`);
+      }
+    }
+    expect(undeclared).toEqual([]);
+    // A body-less answer says so by having no content: HEAD, 204, 304.
+    expect(operation('/vault/{purpose}/{external_id}', 'head').responses['200']!.content).toBeUndefined();
+    expect(operation('/admin/holds/{name}', 'delete').responses['204']!.content).toBeUndefined();
+    expect(operation('/vault/{purpose}/{external_id}', 'get').responses['304']!.content).toBeUndefined();
+  });
+
+  it('names the success bodies as components a generated client types, with the headers the vault sends', () => {
+    const components = (doc as unknown as { components: { schemas: Record<string, { required?: string[] }> } }).components.schemas;
+    const json = (path: string, method: string, status: string) => operation(path, method).responses[status]!.content!['application/json']!.schema;
+    expect(json('/vault/{purpose}/{external_id}', 'get', '200')).toEqual({ $ref: '#/components/schemas/Entry' });
+    expect(json('/vault/{purpose}/{external_id}', 'put', '201')).toEqual({ $ref: '#/components/schemas/EntryMeta' });
+    expect(json('/vault/{purpose}/{external_id}', 'delete', '200')).toEqual({ $ref: '#/components/schemas/PurgeReceipt' });
+    expect(json('/vault/{purpose}/_batch', 'post', '200')).toEqual({ $ref: '#/components/schemas/BatchResults' });
+    expect(components.Entry!.required).toEqual(expect.arrayContaining(['encrypted_value', 'etag', 'expires_at', 'metadata']));
+    expect(Object.keys(operation('/vault/{purpose}/{external_id}', 'put').responses['201']!.headers ?? {})).toEqual([
+      'ETag',
+      'Location',
+      'Idempotent-Replayed',
+    ]);
+    expect(Object.keys(operation('/vault/{purpose}/{external_id}', 'head').responses['200']!.headers ?? {})).toEqual([
+      'ETag',
+      'X-Vault-Expires-At',
+      'Last-Modified',
+    ]);
+    const report = operation('/compliance/report', 'get').responses['200']!.content!;
+    expect(Object.keys(report)).toEqual(['application/json', 'text/html', 'application/jose']);
+    expect(Object.keys(operation('/metrics', 'get').responses['200']!.content!)).toEqual(['text/plain']);
+  });
+
+  it("documents the request headers the vault reads, and a re-wrap's If-Match as required", () => {
+    const headers = (path: string, method: string) =>
+      operation(path, method)
+        .parameters.filter((p) => p.in === 'header')
+        .map((p) => `${p.name}${p.required ? '!' : ''}`);
+    expect(headers('/vault/{purpose}/{external_id}', 'get')).toEqual(['If-None-Match']);
+    expect(headers('/vault/{purpose}/{external_id}', 'head')).toEqual(['If-None-Match']);
+    expect(headers('/vault/{purpose}/{external_id}', 'delete')).toEqual(['Idempotency-Key']);
+    expect(headers('/vault/{purpose}/{external_id}/rewrap', 'post')).toEqual(['If-Match!', 'Idempotency-Key']);
+    expect(headers('/vault/{purpose}/_batch', 'post')).toEqual(['Idempotency-Key']);
+  });
+
+  it("documents /health's 503 as the plain JSON it answers, and other errors as problem+json", () => {
+    expect(operation('/health', 'get').responses['503']!.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/NotReady' } } });
+    expect(operation('/vault/{purpose}/{external_id}', 'get').responses['404']!.content).toEqual({
+      'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+    });
+  });
+
+  it('the response check the suite runs refuses an answer that drifts from the document', async () => {
+    const check = responseChecker(vault.config, operationsOf(vault.app));
+    const json = (body: unknown, status = 200, type = 'application/json') => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } });
+    const good = await (await vault.request('GET', '/admin/retention-policies', { as: 'admin' })).json();
+    expect(await check('GET', '/admin/retention-policies', json(good))).toBeUndefined();
+    expect(await check('GET', '/admin/retention-policies', json({ items: [], next_cursor: null, extra: 1 }))).toMatch(
+      /retention_policy\.list.*does not match.*must NOT have additional properties/s,
+    );
+    expect(await check('GET', '/admin/retention-policies', json({ items: [{ purpose: 'card' }], next_cursor: null }))).toMatch(/must have required property/);
+    expect(await check('GET', '/vault/card/x1', json({ type: 'x' }, 404, 'application/problem+json'))).toMatch(/must have required property 'title'/);
+    expect(await check('GET', '/vault/card/x1', json({ detail: 'no' }, 404))).toMatch(
+      /answered application\/json, the document declares application\/problem\+json/,
+    );
+    expect(await check('GET', '/nowhere/at/all', json({ detail: 'no' }, 404))).toMatch(/an error answered application\/json, not application\/problem\+json/);
+    expect(await check('DELETE', '/admin/holds/h1', new Response(null, { status: 204 }))).toBeUndefined();
+    expect(await check('DELETE', '/admin/holds/h1', json({ released: true }, 200))).toMatch(/declares no answer for this status/);
+    expect(await check('GET', '/metrics', json({}))).toMatch(/answered application\/json, the document declares text\/plain/);
   });
 });

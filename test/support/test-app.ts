@@ -5,7 +5,7 @@ import { jobContext, type JobContext, type VaultSettings } from '../../src/kerne
 import type { SystemActor } from '../../src/kernel/principal';
 import { silentLogger } from '../../src/logging/logger';
 import { createHash, randomBytes } from 'node:crypto';
-import { createApp } from '../../src/app';
+import { createApp, operationsOf } from '../../src/app';
 import { configSchema, type VaultConfig } from '../../src/config/config-schema';
 import type { Role } from '../../src/kernel/principal';
 import type { ReceiptSigner } from '../../src/features/purge/purge-receipt';
@@ -17,6 +17,7 @@ import { createApiKeyAuthenticator } from '../../src/http/auth/api-key';
 import { apiKeyApps, buildAppRegistry } from '../../src/http/auth/apps';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import { openTestDatabase, type TestDatabase } from './test-database';
+import { responseChecker } from '../openapi/response-check';
 
 export class TestClock {
   current: Date;
@@ -149,6 +150,7 @@ export async function createTestVault(
     ...(options.extraOperations && { extraOperations: options.extraOperations }),
     ...(auditSigner && { auditSigner }),
   });
+  const checkResponse = responseChecker(config, operationsOf(app));
   const request = (method: string, path: string, opts: RequestOptions = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     const key = opts.rawKey ?? (opts.as ? keys[opts.as] : undefined);
@@ -159,7 +161,12 @@ export async function createTestVault(
       body = JSON.stringify(opts.body);
       headers['Content-Type'] ??= 'application/json';
     }
-    return Promise.resolve(app.request(path, { method, headers, ...(body !== undefined && { body }) }));
+    return Promise.resolve(app.request(path, { method, headers, ...(body !== undefined && { body }) })).then(async (res) => {
+      // Every answer the suite sees is held to the OpenAPI document the vault serves (test/openapi/response-check.ts).
+      const mismatch = await checkResponse(method, path, res);
+      if (mismatch) throw new Error(`The answer does not match /openapi.json: ${mismatch}`);
+      return res;
+    });
   };
   return {
     app,

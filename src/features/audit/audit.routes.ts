@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { requestCheckpoint, requestSeal, requestVerification } from './audit.service';
 import { readAccessLog, readPurgeLog } from './log-query.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
-import { accessLogDto, accessLogQuerySchema, purgeLogDto, purgeLogQuerySchema } from './log-query.schemas';
+import { accessLogDto, accessLogPageResponse, accessLogQuerySchema, purgeLogDto, purgeLogPageResponse, purgeLogQuerySchema } from './log-query.schemas';
+import { checkpointResponse, sealResponse, verificationResponse } from './audit.responses';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 
@@ -27,6 +28,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/access-log',
       access: EVIDENCE,
       summary: 'Query the access log, newest first',
+      answers: { 200: { schema: accessLogPageResponse } },
       query: accessLogQuerySchema,
       responses: { 200: '{ items, next_cursor }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/access-log' },
@@ -45,6 +47,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/purge-log',
       access: EVIDENCE,
       summary: 'Query the purge log with proofs and receipts',
+      answers: { 200: { schema: purgeLogPageResponse } },
       query: purgeLogQuerySchema,
       responses: { 200: '{ items, next_cursor }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/purge-log' },
@@ -60,6 +63,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       access: EVIDENCE,
       summary:
         'Recompute the audit seals made since the last signed verification (?full=true: all of them); says where the trail breaks, and whether it still extends a signed checkpoint',
+      answers: { 200: { schema: verificationResponse } },
       query: verifyQuerySchema,
       responses: { 200: 'verification report', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 422: 'the checkpoint was not signed by this vault' },
       example: { path: '/admin/audit/verify' },
@@ -78,6 +82,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/audit/checkpoint',
       access: EVIDENCE,
       summary: 'The chain heads of both logs now, signed with the audit key (keep it outside the database)',
+      answers: { 200: { schema: checkpointResponse } },
       responses: { 200: '{ checkpoint, logs }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 404: 'no audit signing key is configured' },
       example: { path: '/admin/audit/checkpoint' },
       run: async (c) => {
@@ -92,6 +97,7 @@ export function auditOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/audit/seal',
       access: ADMIN,
       summary: 'Seal the logs now',
+      answers: { 200: { schema: sealResponse } },
       responses: { 200: 'the seals written', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/audit/seal' },
       run: async (c) => {

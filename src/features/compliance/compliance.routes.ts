@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { buildComplianceReport } from './compliance.service';
+import { complianceReportResponse } from './compliance.responses';
 import { negotiateReportFormat, type ReportFormat } from './report-format';
 import { reportEvidence } from './report-jws';
 import { renderReportPage, REPORT_STYLE_SHA256 } from './report-page';
@@ -51,6 +52,7 @@ export function complianceOperations(deps: RouteDeps): AnyOperation[] {
       path: '/compliance/report',
       access: EVIDENCE,
       summary: 'PCI DSS evidence snapshot: JSON, the assessor’s HTML page (Accept: text/html) or the signed JSON (Accept: application/jose)',
+      answers: { 200: { schema: complianceReportResponse, types: ['text/html', 'application/jose'] } },
       query: complianceReportQuerySchema,
       responses: { 200: 'the report', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 422: 'a signed report asked of a vault with no evidence key' },
       example: { path: '/compliance/report' },
@@ -63,6 +65,7 @@ export function complianceOperations(deps: RouteDeps): AnyOperation[] {
       path: '/compliance/report.html',
       access: EVIDENCE,
       summary: 'The assessor’s HTML page of the PCI DSS evidence snapshot, whatever the Accept header',
+      answers: { 200: { types: ['text/html'] } },
       query: complianceReportPageQuerySchema,
       responses: { 200: 'the page (text/html)', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/compliance/report.html' },

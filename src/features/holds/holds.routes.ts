@@ -2,7 +2,7 @@ import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 import { getHold, listAllHolds, putHold, releaseHold } from './holds.service';
-import { holdBodySchema, holdDto, holdNameParam } from './holds.schemas';
+import { holdBodySchema, holdDto, holdNameParam, holdPageResponse, holdResponse } from './holds.schemas';
 
 /** /admin/holds: legal holds (admin places and releases; admin and auditor read). */
 export function holdOperations(deps: RouteDeps): AnyOperation[] {
@@ -15,6 +15,7 @@ export function holdOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/holds',
       access: EVIDENCE,
       summary: 'List the legal holds with the entries each keeps',
+      answers: { 200: { schema: holdPageResponse } },
       responses: { 200: '{ items, next_cursor: null }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/holds' },
       run: async (c) => c.json({ items: (await listAllHolds({ ctx: operationContext(c, deps) })).map((h) => holdDto(h.hold, h.figures)), next_cursor: null }),
@@ -25,6 +26,7 @@ export function holdOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Place or change a legal hold: nothing destroys the entries it covers until it is released',
+      answers: { 200: { schema: holdResponse }, 201: { schema: holdResponse } },
       params: holdNameParam,
       body: holdBodySchema,
       responses: { 200: 'changed', 201: 'placed', ...COMMON_ERRORS, ...ADMIN_ERRORS, 415: 'not application/json' },
@@ -50,6 +52,7 @@ export function holdOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: EVIDENCE,
       summary: 'A legal hold, how many entries it keeps and how many of them are past their retention',
+      answers: { 200: { schema: holdResponse } },
       params: holdNameParam,
       responses: { 200: 'the hold', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 404: 'none' },
       example,
@@ -64,6 +67,7 @@ export function holdOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Release a legal hold; the next sweep purges what is due',
+      answers: { 204: {} },
       params: holdNameParam,
       responses: { 204: 'released', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none' },
       example,

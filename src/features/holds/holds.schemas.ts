@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { APP_NAME_PATTERN, PURPOSE_PATTERN } from '../../config/config-schema';
 import { EXTERNAL_ID_PATTERN } from '../entries/entries.schemas';
+import { isoTime } from '../../http/responses';
 import type { LegalHold } from './hold.repository';
 
 export const holdNameParam = z.object({
@@ -38,3 +39,25 @@ export function holdDto(h: LegalHold, figures?: { kept: number; pastRetention: n
     ...(figures && { entries_kept: figures.kept, entries_past_retention: figures.pastRetention }),
   };
 }
+
+/** A legal hold as answered (`holdDto` with its figures). */
+export const holdResponse = z
+  .object({
+    name: z.string(),
+    purpose: z.string(),
+    /** The entries it names; null: every entry of the purpose (of `owner_app`, if set). */
+    external_ids: z.array(z.string()).nullable(),
+    owner_app: z.string().nullable(),
+    reason: z.string(),
+    case_ref: z.string().nullable(),
+    created_by: z.string(),
+    created_at: isoTime,
+    updated_at: isoTime,
+    entries_kept: z.number().int(),
+    entries_past_retention: z.number().int(),
+  })
+  .meta({ id: 'LegalHold', description: 'A legal hold, how many entries it keeps and how many of them are past their retention.' });
+
+export const holdPageResponse = z
+  .object({ items: z.array(holdResponse), next_cursor: z.null() })
+  .meta({ id: 'LegalHoldPage', description: 'Every legal hold (one page).' });

@@ -2,7 +2,18 @@ import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
 import { getKey, listKeys, putKey } from './keys.service';
-import { decodeKeyCursor, encodeKeyCursor, keyBodySchema, keyDto, keyListQuerySchema, keyRefParam, keyViewDto } from './keys.schemas';
+import {
+  decodeKeyCursor,
+  encodeKeyCursor,
+  keyBodySchema,
+  keyDto,
+  keyListQuerySchema,
+  keyPageResponse,
+  keyRefParam,
+  keyResponse,
+  keyViewDto,
+  keyViewResponse,
+} from './keys.schemas';
 
 /** /admin/keys: key references as governed objects (admin writes; admin and auditor read). */
 export function keyOperations(deps: RouteDeps): AnyOperation[] {
@@ -15,6 +26,7 @@ export function keyOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/keys',
       access: EVIDENCE,
       summary: 'List the registered key references',
+      answers: { 200: { schema: keyPageResponse } },
       query: keyListQuerySchema,
       responses: { 200: '{ items, next_cursor }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/keys' },
@@ -33,6 +45,7 @@ export function keyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Register a key reference, or move its status forward (active → retired → compromised)',
+      answers: { 200: { schema: keyResponse }, 201: { schema: keyResponse } },
       params: keyRefParam,
       body: keyBodySchema,
       responses: {
@@ -63,6 +76,7 @@ export function keyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: EVIDENCE,
       summary: 'A key reference and what still sits under it: live entries, the oldest ciphertext, entries past the cryptoperiod',
+      answers: { 200: { schema: keyViewResponse } },
       params: keyRefParam,
       responses: { 200: 'the key and its usage', ...COMMON_ERRORS, ...EVIDENCE_ERRORS, 404: 'not registered' },
       example,

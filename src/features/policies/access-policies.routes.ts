@@ -2,7 +2,7 @@ import type { PolicyRules } from './access-rules';
 import { getAccessPolicy, listAccess, putAccessPolicy, removeAccessPolicy } from './policy.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
-import { accessPolicyBodySchema, accessPolicyDto, policyNameParam } from './policy.schemas';
+import { accessPolicyBodySchema, accessPolicyDto, accessPolicyPageResponse, accessPolicyResponse, policyNameParam } from './policy.schemas';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS } from '../../http/responses';
 
 /** /admin/access-policies (admin only). */
@@ -16,6 +16,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/access-policies',
       access: ADMIN,
       summary: 'List access policies (built-ins included)',
+      answers: { 200: { schema: accessPolicyPageResponse } },
       responses: { 200: '{ items }', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/access-policies' },
       run: async (c) => c.json({ items: (await listAccess({ ctx: operationContext(c, deps) })).map(accessPolicyDto), next_cursor: null }),
@@ -26,6 +27,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Create or change a custom access policy (one in use may only be narrowed)',
+      answers: { 200: { schema: accessPolicyResponse }, 201: { schema: accessPolicyResponse } },
       params: policyNameParam,
       body: accessPolicyBodySchema,
       responses: {
@@ -51,6 +53,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Read an access policy',
+      answers: { 200: { schema: accessPolicyResponse } },
       params: policyNameParam,
       responses: { 200: 'the policy', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none' },
       example,
@@ -62,6 +65,7 @@ export function accessPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Delete a custom access policy',
+      answers: { 204: {} },
       params: policyNameParam,
       responses: { 204: 'deleted', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none', 409: 'built-in, or in use by entries' },
       example,

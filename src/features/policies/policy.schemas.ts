@@ -4,6 +4,7 @@ import { PURGE_METHODS, type PurgeMethod, type RetentionPolicy, describeRetentio
 import type { AccessPolicyRow } from '../../storage/schema/index';
 import { APP_NAME_PATTERN } from '../../config/config-schema';
 import { POLICY_NAME_PATTERN } from '../entries/entries.schemas';
+import { isoTime } from '../../http/responses';
 
 export const policyNameParam = z.object({ name: z.string().regex(POLICY_NAME_PATTERN, 'policy names match ^[a-z0-9][a-z0-9_-]{0,63}$') });
 
@@ -74,3 +75,42 @@ export function accessPolicyDto(p: AccessPolicyRow) {
     updated_at: p.updatedAt.toISOString(),
   };
 }
+
+/** A retention policy as answered (`retentionDto`). */
+export const retentionPolicyResponse = z
+  .object({
+    purpose: z.string(),
+    max_retention_days: z.number().int(),
+    default_ttl_days: z.number().int().nullable(),
+    purge_method: z.enum(PURGE_METHODS as [PurgeMethod, ...PurgeMethod[]]),
+    require_purge_proof: z.boolean(),
+    description: z.string().nullable(),
+    store_apps: z.array(z.string()).nullable(),
+    /** The policy in words. */
+    summary: z.string(),
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .meta({ id: 'RetentionPolicy', description: "A purpose's retention policy." });
+
+export const retentionPolicyPageResponse = z
+  .object({ items: z.array(retentionPolicyResponse), next_cursor: z.null() })
+  .meta({ id: 'RetentionPolicyPage', description: 'Every retention policy, by purpose (one page).' });
+
+const ruleResponse = ruleSchema.meta({ id: 'AccessRule', description: 'One operation’s rule: one of `allow`, then `allowed_apps` and `require_identity`.' });
+
+/** An access policy as answered (`accessPolicyDto`). */
+export const accessPolicyResponse = z
+  .object({
+    name: z.string(),
+    description: z.string().nullable(),
+    rules: z.object({ store: ruleResponse, retrieve: ruleResponse, purge: ruleResponse }),
+    builtin: z.boolean(),
+    created_at: isoTime,
+    updated_at: isoTime,
+  })
+  .meta({ id: 'AccessPolicy', description: 'An access policy: who may store, retrieve and purge entries under it.' });
+
+export const accessPolicyPageResponse = z
+  .object({ items: z.array(accessPolicyResponse), next_cursor: z.null() })
+  .meta({ id: 'AccessPolicyPage', description: 'Every access policy, built-ins included (one page).' });

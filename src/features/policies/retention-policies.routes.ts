@@ -1,7 +1,7 @@
 import { getRetentionPolicy, listRetention, putRetentionPolicy, removeRetentionPolicy } from './policy.service';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
-import { retentionBodySchema, retentionDto } from './policy.schemas';
+import { retentionBodySchema, retentionDto, retentionPolicyPageResponse, retentionPolicyResponse } from './policy.schemas';
 import { purposeParam } from '../entries/entries.schemas';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS } from '../../http/responses';
 
@@ -16,6 +16,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/retention-policies',
       access: ADMIN,
       summary: 'List retention policies',
+      answers: { 200: { schema: retentionPolicyPageResponse } },
       responses: { 200: '{ items }', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/retention-policies' },
       run: async (c) => {
@@ -29,6 +30,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Create or replace a retention policy',
+      answers: { 200: { schema: retentionPolicyResponse }, 201: { schema: retentionPolicyResponse } },
       params: purposeParam,
       body: retentionBodySchema,
       responses: { 200: 'replaced', 201: 'created', ...COMMON_ERRORS, ...ADMIN_ERRORS, 415: 'not application/json' },
@@ -55,6 +57,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Read a retention policy',
+      answers: { 200: { schema: retentionPolicyResponse } },
       params: purposeParam,
       responses: { 200: 'the policy', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none' },
       example,
@@ -66,6 +69,7 @@ export function retentionPolicyOperations(deps: RouteDeps): AnyOperation[] {
       path,
       access: ADMIN,
       summary: 'Delete a retention policy',
+      answers: { 204: {} },
       params: purposeParam,
       responses: { 204: 'deleted', ...COMMON_ERRORS, ...ADMIN_ERRORS, 404: 'none', 409: 'entries of the purpose exist' },
       example,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listSweeps, requestSweep } from './purge.service';
+import { sweepListResponse, sweepResponse } from './purge.responses';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { ADMIN, ADMIN_ERRORS, COMMON_ERRORS, EVIDENCE, EVIDENCE_ERRORS } from '../../http/responses';
@@ -25,6 +26,7 @@ export function purgeOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/purge/sweep',
       access: ADMIN,
       summary: 'Run a purge sweep now (or a dry run)',
+      answers: { 200: { schema: sweepResponse } },
       query: sweepQuerySchema,
       responses: { 200: 'the sweep run, or what would go', ...COMMON_ERRORS, ...ADMIN_ERRORS },
       example: { path: '/admin/purge/sweep?dry_run=true' },
@@ -61,6 +63,7 @@ export function purgeOperations(deps: RouteDeps): AnyOperation[] {
       path: '/admin/purge/sweeps',
       access: EVIDENCE,
       summary: 'The sweep record, newest first',
+      answers: { 200: { schema: sweepListResponse } },
       query: sweepListQuerySchema,
       responses: { 200: '{ items }', ...COMMON_ERRORS, ...EVIDENCE_ERRORS },
       example: { path: '/admin/purge/sweeps' },

@@ -3,6 +3,7 @@ import { recordOnly } from '../../kernel/executor';
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
 import { operationContext, type RouteDeps } from '../../http/operation-context';
 import { AUTH_ERRORS } from '../../http/responses';
+import { jwksResponse, openApiResponse } from './service.responses';
 
 /** What a client or an assessor reads about the vault itself: its API document and its public keys. */
 export function discoveryOperations(deps: RouteDeps, options: { openApi: () => string; signers: readonly (Signer | undefined)[] }): AnyOperation[] {
@@ -15,6 +16,7 @@ export function discoveryOperations(deps: RouteDeps, options: { openApi: () => s
       path: '/.well-known/jwks.json',
       access: 'public',
       summary: 'Public keys that sign evidence: purge receipts, audit checkpoints, verification records',
+      answers: { 200: { schema: jwksResponse } },
       responses: { 200: 'JWKS' },
       // Public keys only: an assessor verifies purge receipts offline against this set.
       run: (c) => {
@@ -28,6 +30,7 @@ export function discoveryOperations(deps: RouteDeps, options: { openApi: () => s
       path: '/openapi.json',
       access: 'authenticated',
       summary: 'This document',
+      answers: { 200: { schema: openApiResponse } },
       responses: { 200: 'OpenAPI 3.1', ...AUTH_ERRORS },
       example: { path: '/openapi.json' },
       run: async (c) => {

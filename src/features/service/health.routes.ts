@@ -1,4 +1,5 @@
 import { defineOperation, type AnyOperation } from '../../kernel/operation';
+import { aliveResponse, notReadyResponse, readyResponse } from './service.responses';
 
 /** Unauthenticated probes: /livez (the process), /readyz and /health (the database answers and the vault is not draining; 503 otherwise). */
 export function healthOperations(deps: { ping: () => Promise<void>; isDraining?: () => boolean }): AnyOperation[] {
@@ -20,6 +21,7 @@ export function healthOperations(deps: { ping: () => Promise<void>; isDraining?:
       path: '/health',
       access: 'public',
       summary: 'Liveness and database reachability (as /readyz)',
+      answers: { 200: { schema: readyResponse }, 503: { schema: notReadyResponse } },
       responses: { 200: 'ok', 503: 'database down or draining' },
       run: readiness,
     }),
@@ -29,6 +31,7 @@ export function healthOperations(deps: { ping: () => Promise<void>; isDraining?:
       path: '/readyz',
       access: 'public',
       summary: 'Readiness: the database answers and the vault is not draining (a readiness probe: take the pod out of the Service, never restart it)',
+      answers: { 200: { schema: readyResponse }, 503: { schema: notReadyResponse } },
       responses: { 200: 'ready', 503: 'database down or draining' },
       run: readiness,
     }),
@@ -38,6 +41,7 @@ export function healthOperations(deps: { ping: () => Promise<void>; isDraining?:
       path: '/livez',
       access: 'public',
       summary: 'Liveness: the process serves requests; the database is not consulted (a liveness probe: a database outage must not restart every pod)',
+      answers: { 200: { schema: aliveResponse } },
       responses: { 200: 'alive' },
       run: async (c) => {
         c.header('Cache-Control', 'no-store');

@@ -20,6 +20,7 @@ export function metricsOperations(deps: RouteDeps, metrics: VaultMetrics, option
       path: '/metrics',
       access: options.requireAuth ? EVIDENCE : 'public',
       summary: 'Prometheus metrics',
+      answers: { 200: { types: ['text/plain'] } },
       responses: options.requireAuth ? { 200: 'text exposition', ...EVIDENCE_ERRORS } : { 200: 'text exposition' },
       ...(options.requireAuth && { example: { path: '/metrics' } }),
       run: async (c) => {
