@@ -121,7 +121,7 @@ const CALLER = ["'admin'", 'null', "'api_key'", "'127.0.0.1'"];
 
 function pgbenchRead(operation: 'retrieve' | 'exists', verdicts: string): string {
   const key = "'payment-' || :id";
-  return `\\set id random(1, ${ENTRIES})\n${pgbenchStatement(AUDITED_READ_SQL, ["'card'", key, lit(verdicts), CALLER[0]!, 'now()', lit(operation), 'md5(random()::text)', ...CALLER.slice(1)])}\n`;
+  return `\\set id random(1, ${ENTRIES})\n${pgbenchStatement(AUDITED_READ_SQL, ["'card'", key, lit(verdicts), CALLER[0]!, 'now()', lit(operation), 'md5(random()::text)', ...CALLER.slice(1), "'{}'"])}\n`;
 }
 
 function pgbenchStore(clients: number): string {
@@ -145,6 +145,7 @@ function pgbenchStore(clients: number): string {
     'now()',
     "now() + interval '365 days'",
     'null',
+    'now()',
   ];
   const audit = ['now()', 'md5(random()::text)', "'store'", "'card'", key, ...CALLER, 'true', '201', 'null'];
   return [

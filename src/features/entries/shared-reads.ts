@@ -1,4 +1,5 @@
 import type { Db } from '../../storage/database';
+import { readAndAudit } from './audited-read.repository';
 import { readManyAndAudit, type ManyReadDecision, type ReadCaller } from './batch-read.repository';
 import type { EntryKey } from './entry.repository';
 
@@ -94,6 +95,13 @@ export class SharedReads {
     this.reads += live.length;
     this.onStatement?.(live.length);
     try {
+      if (live.length === 1) {
+        // Alone: the single read's own statement, which is lighter than the list form.
+        const { read } = live[0]!;
+        const out = await readAndAudit(this.db, { ...read, now, caller: { ...read.caller, requestId: read.requestId } });
+        live[0]!.resolve(out);
+        return;
+      }
       const { decisions } = await readManyAndAudit(this.db, { items, verdicts: [...tables.keys()], now, whole: false });
       for (const [i, w] of live.entries()) w.resolve(decisions[i]!);
     } catch (error) {
