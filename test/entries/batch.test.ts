@@ -69,7 +69,7 @@ describe('POST /vault/{purpose}/_batch', () => {
       [`${requestId}.2`, 'retrieve', 'nobody', false, 404],
       [`${requestId}.3`, 'retrieve', 'soon', false, 410],
       [`${requestId}.4`, 'retrieve', 'own-2', true, 200],
-      [`${requestId}.5`, 'exists', '-bad', false, 400],
+      [`${requestId}.5`, 'exists', null, false, 400],
     ]);
   });
 

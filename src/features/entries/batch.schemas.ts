@@ -31,7 +31,8 @@ export function batchEnvelopeSchema(maxOperations: number) {
           z
             .object({
               op: z.enum(BATCH_OPS, { error: `op must be one of ${BATCH_OPS.join(', ')}` }),
-              external_id: z.string({ error: 'external_id is required and must be a string' }),
+              // Longer than any external id can be (200): the whole batch is malformed, nothing of it is echoed or logged.
+              external_id: z.string({ error: 'external_id is required and must be a string' }).max(256, 'external_id is at most 256 characters'),
               body: z.record(z.string(), z.unknown()).optional(),
               if_match: z.string().optional(),
               if_none_match: z.literal('*', { error: "if_none_match can only be '*'" }).optional(),
@@ -57,7 +58,11 @@ export type BatchItem =
   | { op: 'put'; externalId: string; input: StoreInput }
   | { op: 'rewrap'; externalId: string; input: RewrapInput };
 
-export type ParsedItem = { ok: true; item: BatchItem } | { ok: false; externalId: string; error: VaultError };
+/**
+ * A refused item keeps the external id as sent (echoed in its result); `auditedId` is what its access-log
+ * row records — the id only when it is a well-formed one, as for a single call refused before its handler.
+ */
+export type ParsedItem = { ok: true; item: BatchItem } | { ok: false; externalId: string; auditedId: string | null; error: VaultError };
 
 /** Validates a batch's items with the single calls' own schemas (built once, when the operations are declared). */
 export function batchItemParser(limits: BodyLimits) {
@@ -65,9 +70,11 @@ export function batchItemParser(limits: BodyLimits) {
   const rewrapBody = rewrapBodySchema(limits);
   return (purpose: string, raw: RawItem, index: number): ParsedItem => {
     const at = `operations.${index}`;
+    const auditedId = EXTERNAL_ID_PATTERN.test(raw.external_id) ? raw.external_id : null;
     const invalid = (errors: FieldIssue[]): ParsedItem => ({
       ok: false,
       externalId: raw.external_id,
+      auditedId,
       error: new ValidationError('This operation of the batch is invalid.', errors),
     });
     if (!EXTERNAL_ID_PATTERN.test(raw.external_id))
@@ -84,7 +91,7 @@ export function batchItemParser(limits: BodyLimits) {
     const parsed = (raw.op === 'put' ? storeBody : rewrapBody).safeParse(raw.body);
     if (!parsed.success) {
       const tooLarge = parsed.error.issues.find((i) => (i as { params?: Record<string, unknown> }).params?.[TOO_LARGE]);
-      if (tooLarge) return { ok: false, externalId, error: new PayloadTooLargeError(tooLarge.message) };
+      if (tooLarge) return { ok: false, externalId, auditedId, error: new PayloadTooLargeError(tooLarge.message) };
       return invalid(parsed.error.issues.slice(0, 20).map((i) => ({ location: [`${at}.body`, ...i.path.map(String)].join('.'), message: i.message })));
     }
     const ifMatch = parseIfMatch(raw.if_match);
@@ -100,6 +107,7 @@ export function batchItemParser(limits: BodyLimits) {
       return {
         ok: false,
         externalId,
+        auditedId,
         error: new PreconditionRequiredError('A re-wrap names the version it replaces: send if_match with the ETag you read (not *).').withReason(
           'if_match_required',
         ),

@@ -72,6 +72,8 @@ export async function runBatch({
 }): Promise<BatchResult[]> {
   const requestIds = items.map((_, i) => `${ctx.info.requestId}.${i}`);
   const externalIds = items.map(({ parsed }) => (parsed.ok ? parsed.item.externalId : parsed.externalId));
+  // What each item's row records: a malformed id is not written to the log (as for a single call).
+  const auditedIds = items.map(({ parsed }) => (parsed.ok ? parsed.item.externalId : parsed.auditedId));
   const results = (outcomes: StepResult<BatchValue>[]) =>
     outcomes.map((outcome, i): BatchResult => ({ externalId: externalIds[i]!, op: items[i]!.op, requestId: requestIds[i]!, outcome }));
 
@@ -84,7 +86,7 @@ export async function runBatch({
     const itemCtx: OperationContext = { ...itemBase, info: { ...ctx.info, requestId: requestIds[i]! } };
     return {
       ctx: itemCtx,
-      target: { operation: AUDIT_OPERATION[op], purpose, externalId: externalIds[i]! },
+      target: { operation: AUDIT_OPERATION[op], purpose, externalId: auditedIds[i] ?? null },
       body: parsed.ok
         ? bodyOf(parsed.item, itemCtx, purpose)
         : async () => {
@@ -98,7 +100,12 @@ export async function runBatch({
       atomic,
       retryWhen: (e) => isUniqueViolation(e) || isDeadlock(e),
       kept: results,
-      before: (tx) => lockEntryKeys(tx, purpose, externalIds),
+      before: (tx) =>
+        lockEntryKeys(
+          tx,
+          purpose,
+          auditedIds.filter((id): id is string => id !== null),
+        ),
     }),
   );
 }

@@ -76,8 +76,10 @@ export class SharedReads {
 
   private async send(waiting: Waiting[]): Promise<void> {
     const now = this.now();
+    // Deadlines are wall-clock epoch ms (set by the envelope), whatever clock stamps the rows.
+    const wall = Date.now();
     const live = waiting.filter((w) => {
-      if (w.read.deadline === undefined || now.getTime() <= w.read.deadline - DEADLINE_MARGIN_MS) return true;
+      if (w.read.deadline === undefined || wall <= w.read.deadline - DEADLINE_MARGIN_MS) return true;
       w.reject(new ReadDeadlinePassed());
       return false;
     });
