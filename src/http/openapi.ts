@@ -155,6 +155,9 @@ function response(status: number, description: string, answer: Answer | undefine
   };
 }
 
+/** A body validated in stages (a zod pipe: a cheap check first, then the full schema) is documented by the schema it finally meets. */
+const lastStage = (schema: Schema): Schema => (schema instanceof z.ZodPipe ? lastStage(schema.out as Schema) : schema);
+
 /** OpenAPI 3.1, generated from the operation table and the zod schemas that validate requests. */
 export function buildOpenApi(config: Readonly<VaultConfig>, version: string, operations: readonly AnyOperation[]) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -168,7 +171,7 @@ export function buildOpenApi(config: Readonly<VaultConfig>, version: string, ope
       description: `Who: ${who(r)}.`,
       security,
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query'), ...headerParameters(r)],
-      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: hoistDefs(jsonSchema(r.body), id, shared) } } } }),
+      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: hoistDefs(jsonSchema(lastStage(r.body)), id, shared) } } } }),
       responses: Object.fromEntries(
         Object.entries(r.responses).map(([status, description]) => [
           status,

@@ -256,6 +256,10 @@ describe('POST /vault/{purpose}/_batch', () => {
     const nine = Array.from({ length: 9 }, (_, i) => ({ op: 'put', external_id: `big-${i}`, body: storeBody() }));
     const over = await batch({ operations: nine });
     expect(over.res.status).toBe(413);
+    // The count is judged before the items: too many malformed items are still a 413, not a 400 naming each.
+    const junk = await batch({ operations: Array.from({ length: 9 }, () => ({ op: 'patch', id: 1 })) });
+    expect(junk.res.status).toBe(413);
+    expect((await rowsOf(junk.requestId)).map((r) => [r.operation, r.status])).toEqual([['batch', 413]]);
     expect(await entry('big-0')).toBeUndefined();
     // Eight values of 1000 bytes: over one PUT's body limit (2 × 1024 + metadata + 16 KiB slack is not it), under the batch's.
     const eight = Array.from({ length: 8 }, (_, i) => ({ op: 'put', external_id: `big-${i}`, body: storeBody({ encrypted_value: 'v'.repeat(1000) }) }));
