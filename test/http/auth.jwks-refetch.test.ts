@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JWKS_RECENT_FETCH_MS, remoteKeySet } from '../../src/http/auth/jwt';
+import { JWKS_MAX_BYTES, JWKS_RECENT_FETCH_MS, remoteKeySet } from '../../src/http/auth/jwt';
 import { createIdentityVault, type IdentityVault } from '../support/identity';
 import { openTestDatabase, type TestDatabase } from '../support/test-database';
 
@@ -104,6 +104,32 @@ describe('remoteKeySet: when an unknown kid may cause a fetch', () => {
       () => 'ok',
       (error: { code?: string }) => error.code ?? 'error',
     );
+
+  it('refuses a key set larger than JWKS_MAX_BYTES, declared or chunked, and takes a normal one from the same issuer', async () => {
+    const a = await signingKey('a');
+    const padding = 'x'.repeat(JWKS_MAX_BYTES);
+    for (const chunked of [false, true]) {
+      let big = true;
+      const server: Server = createServer((_req, res) => {
+        const body = JSON.stringify({ keys: [a.jwk], ...(big && { padding }) });
+        res.writeHead(200, { 'Content-Type': 'application/json', ...(!chunked && { 'Content-Length': String(Buffer.byteLength(body)) }) });
+        if (chunked) {
+          res.write(body.slice(0, 1000));
+          res.end(body.slice(1000));
+        } else res.end(body);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as { port: number };
+        const keys = remoteKeySet(new URL(`http://127.0.0.1:${port}/jwks.json`), 0, 0);
+        expect(await verify(keys, await mint(a))).toBe('ERR_JOSE_GENERIC');
+        big = false;
+        expect(await verify(keys, await mint(a))).toBe('ok');
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    }
+  });
 
   it('fetches at once past the recent-fetch window, and after a fetch that still lacks the key, not again within the cooldown', async () => {
     const [a, b] = await Promise.all([signingKey('a'), signingKey('b')]);

@@ -54,6 +54,8 @@ const ACCEPTED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt', 'applicatio
 /** A remote key set is refetched after this long even when every token's key is known. */
 const JWKS_MAX_AGE_MS = 10 * 60 * 1000;
 const JWKS_TIMEOUT_MS = 5000;
+/** A key set larger than this is refused (a real one is a few KB): a misbehaving issuer cannot fill the heap. */
+export const JWKS_MAX_BYTES = 256 * 1024;
 /** No refetch for an unknown `kid` within this long of the last fetch (or jwks_cooldown_seconds, if shorter). */
 export const JWKS_RECENT_FETCH_MS = 5000;
 
@@ -72,7 +74,20 @@ async function fetchKeySet(url: URL): Promise<JSONWebKeySet> {
     await response.body?.cancel();
     throw new errors.JOSEError('Expected 200 OK from the JSON Web Key Set HTTP response');
   }
-  return (await response.json()) as JSONWebKeySet;
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > JWKS_MAX_BYTES) {
+    await response.body?.cancel();
+    throw new errors.JOSEError('The JSON Web Key Set is larger than the vault accepts');
+  }
+  // Counted as it arrives too: a chunked answer declares no length.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > JWKS_MAX_BYTES) throw new errors.JOSEError('The JSON Web Key Set is larger than the vault accepts');
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONWebKeySet;
 }
 
 /**
