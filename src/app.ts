@@ -39,7 +39,7 @@ import { renderProblem, toVaultError } from './http/problem';
 import { requireRole } from './http/require-role';
 import type { RouteDeps } from './http/operation-context';
 import { PolicySnapshots } from './features/entries/retrieve-verdicts';
-import { loadKnownPurposes, loadPolicySnapshots } from './features/policies/policy.repository';
+import { loadRetentionSnapshots, loadPolicySnapshots } from './features/policies/policy.repository';
 
 const tables = new WeakMap<object, readonly AnyOperation[]>();
 
@@ -134,7 +134,7 @@ export function createApp(deps: AppDeps) {
       deps.policySnapshots ??
       new PolicySnapshots(
         () => loadPolicySnapshots(db),
-        () => loadKnownPurposes(db),
+        () => loadRetentionSnapshots(db),
       ),
     ...(deps.metrics && { metrics: deps.metrics }),
     // As many statements in flight as the pool has connections (PGlite has one); what queues behind them shares one.

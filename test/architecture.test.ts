@@ -64,7 +64,15 @@ const isDriver = (t: string) =>
 const under = (folder: string) => (p: string) => p.startsWith(`${folder}/`);
 const named = (re: RegExp) => (p: string) => re.test(p);
 /** The pure decisions: no I/O, so each is tested as a function and held equal to its SQL where it has one. */
-const PURE = ['policies/access-rules', 'policies/retention', 'entries/read-decision', 'entries/retrieve-verdicts', 'purge/purge-proof', 'audit/audit-chain'];
+const PURE = [
+  'policies/access-rules',
+  'policies/retention',
+  'entries/read-decision',
+  'entries/store-decision',
+  'entries/retrieve-verdicts',
+  'purge/purge-proof',
+  'audit/audit-chain',
+];
 const isPure = (p: string) => PURE.some((m) => p === `features/${m}.ts`);
 
 describe('architecture: a kernel, feature folders, and shared infrastructure, imported one way', () => {

@@ -17,7 +17,8 @@ import { describeError } from '../logging/describe-error';
  *   and commits the denied row instead (decisions come before writes, so nothing half-made survives).
  * - `asRead`: for operations that change nothing but their row: the reads run without a transaction and
  *   the row is one statement after them, committed before any answer leaves.
- * - `asStatement`: one statement that decides and writes its own row (the one-statement GET and HEAD);
+ * - `asStatement`: one statement that decides and writes its own row (the one-statement GET and HEAD, and
+ *   the one-statement create);
  *   it may also decide nothing, having written nothing, and the caller takes another strategy.
  *
  * A refusal whose row the executor wrote leaves as a `RecordedRefusal`, so the HTTP error handler knows
@@ -255,7 +256,8 @@ export async function asStatement<T>(ctx: OperationContext, statement: () => Pro
     throw unavailable(ctx, error);
   }
   if (out.status === 0) return undefined;
-  if (out.status === 200) return out.result;
+  // A grant (200 for a read, 201 for a store): the statement wrote its row and the value.
+  if (out.status === 200 || out.status === 201) return out.result;
   throw new RecordedRefusal(refusalFor(out.status, out.reason));
 }
 

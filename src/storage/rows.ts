@@ -63,3 +63,12 @@ export function entryParams(values: Omit<EntryRow, 'id'>): unknown[] {
 
 /** `$n` for each of `ENTRY_COLUMNS`, starting at `first`, with the jsonb cast on metadata. */
 export const entryPlaceholders = (first: number) => ENTRY_COLUMNS.map((c, i) => (c === 'metadata' ? `$${first + i}::text::jsonb` : `$${first + i}`));
+
+const STORED_TYPES = STORED_KEYS.map((key) => getTableColumns(entries)[key]!.getSQLType().replace(' (', '('));
+
+/**
+ * `$n` with its column's type for each of `ENTRY_COLUMNS`, starting at `first`: for an `insert … select`,
+ * whose select list takes no type from the columns it fills (jsonb goes as JSON text, as `entryParams` sends it).
+ */
+export const typedEntryPlaceholders = (first: number) =>
+  STORED_TYPES.map((type, i) => (type === 'jsonb' ? `$${first + i}::text::jsonb` : `$${first + i}::${type}`));

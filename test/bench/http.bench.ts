@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { it } from 'vitest';
 import type { PolicyRules } from '../../src/features/policies/access-rules';
 import { retrieveVerdicts } from '../../src/features/entries/retrieve-verdicts';
-import { INSERT_ACCESS_LOG_SQL } from '../../src/storage/access-log.repository';
 import { AUDITED_READ_SQL } from '../../src/features/entries/audited-read.repository';
-import { ENTRY_SQL } from '../../src/features/entries/entry.repository';
-import { POLICY_SQL } from '../../src/features/policies/policy.repository';
+import { STATEMENT_STORE_SQL } from '../../src/features/entries/store-statement.repository';
+import { RETENTION_DIGEST } from '../../src/features/policies/policy.repository';
 
 /**
  * The vault from dist/ under HTTP load from a separate process, beside PostgreSQL's own floor: pgbench
@@ -124,7 +123,8 @@ function pgbenchRead(operation: 'retrieve' | 'exists', verdicts: string): string
   return `\\set id random(1, ${ENTRIES})\n${pgbenchStatement(AUDITED_READ_SQL, ["'card'", key, lit(verdicts), CALLER[0]!, 'now()', lit(operation), 'md5(random()::text)', ...CALLER.slice(1), "'{}'"])}\n`;
 }
 
-function pgbenchStore(clients: number): string {
+/** The store floor: the one statement a create is (store-statement.repository), with the digests the vault's snapshot holds. */
+function pgbenchStore(clients: number, digests: { retention: string; policy: string }): string {
   // Fresh keys (the vault's store of a new key inserts): per cell and client, from a range that never repeats in practice.
   const key = `'pgb-${clients}-' || :client_id || '-' || :id`;
   const value = lit(`vault-v1-AES256-GCM-keyid=7-${'Q'.repeat(120)}`);
@@ -147,18 +147,8 @@ function pgbenchStore(clients: number): string {
     'null',
     'now()',
   ];
-  const audit = ['now()', 'md5(random()::text)', "'store'", "'card'", key, ...CALLER, 'true', '201', 'null'];
-  return [
-    '\\set id random(1, 1000000000000000)',
-    'BEGIN;',
-    pgbenchStatement(POLICY_SQL.retention('share'), ["'card'"]),
-    pgbenchStatement(POLICY_SQL.access('share'), ["'owner-only'"]),
-    pgbenchStatement(ENTRY_SQL.findForUpdate, ["'card'", key]),
-    pgbenchStatement(ENTRY_SQL.insert, entry),
-    pgbenchStatement(INSERT_ACCESS_LOG_SQL, audit),
-    'COMMIT;',
-    '',
-  ].join('\n');
+  const extra = [lit(digests.retention), lit(digests.policy), `'{absent,active}'`, 'now()', 'md5(random()::text)', ...CALLER];
+  return ['\\set id random(1, 1000000000000000)', pgbenchStatement(STATEMENT_STORE_SQL, [...entry, ...extra]), ''].join('\n');
 }
 
 function pgbench(url: URL, script: string, clients: number): { tps: number; latencyMs: number } {
@@ -240,12 +230,15 @@ it('HTTP load against the vault and the pgbench floor', async () => {
       { kind: 'principal', app: 'admin', roles: ['admin'], method: 'api_key' },
       'card',
     );
+    const retentionDigest = (
+      await db.unsafe<{ digest: string }[]>(`select ${RETENTION_DIGEST('r')} as digest from vault.retention_policies r where purpose = 'card'`)
+    )[0]!.digest;
     const floorTps = new Map<string, number>();
     const vaultGetRps = new Map<number, number>();
     const floors: Record<string, (clients: number) => string> = {
       get: () => pgbenchRead('retrieve', verdicts),
       head: () => pgbenchRead('exists', verdicts),
-      put: (clients) => pgbenchStore(clients),
+      put: (clients) => pgbenchStore(clients, { retention: retentionDigest, policy: policies.find((p) => p.name === 'owner-only')!.digest }),
     };
 
     lines.push(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/features/purge/purge-proof';
 import { PolicySnapshots } from '../../src/features/entries/retrieve-verdicts';
-import { loadKnownPurposes, loadPolicySnapshots } from '../../src/features/policies/policy.repository';
+import { loadRetentionSnapshots, loadPolicySnapshots } from '../../src/features/policies/policy.repository';
 import { createTestVault, type AccessLogRecord, type TestVault } from '../support/test-app';
 import { CARD_POLICY, problem, putAccessPolicy, putRetention, store, storeBody } from '../support/fixtures';
 
@@ -270,7 +270,7 @@ describe('no way around the rules', () => {
     it('made-up purpose names leave no verdict tables behind', async () => {
       const snapshots = new PolicySnapshots(
         () => loadPolicySnapshots(vault.db.db),
-        () => loadKnownPurposes(vault.db.db),
+        () => loadRetentionSnapshots(vault.db.db),
       );
       const probe = await createTestVault({ apps: [{ name: 'low' }], database: vault.db, policySnapshots: snapshots });
       await store(vault, 'pay', 'card', 'known-1', { access_policy: 'open-retrieve' });

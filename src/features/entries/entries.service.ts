@@ -9,13 +9,17 @@ import {
   PreconditionFailedError,
   UnprocessableError,
   ValidationError,
+  VaultError,
 } from '../../kernel/errors';
 import { hasRole, inPurposeScope } from '../../kernel/principal';
-import { isGone, resolveExpiry, type PurgeLogMethod } from '../policies/retention';
+import { isGone, type PurgeLogMethod } from '../policies/retention';
+import { admittedKeyStates, heldRefusal, isLiveRow, judgeStore, notOwner, storeAppsRefusal, type StoreRequest } from './store-decision';
 import { judgeRead, notModifiedBy, type ReadVerdict } from './read-decision';
 import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome, type Outcome } from '../../kernel/executor';
 import type { OperationContext } from '../../kernel/context';
 import { readAndAudit } from './audited-read.repository';
+import { storeInOneStatement } from './store-statement.repository';
+import { PolicySnapshots } from './retrieve-verdicts';
 import { storeReceipts } from '../purge/purge.service';
 import {
   consumeRetrieval,
@@ -36,19 +40,8 @@ import { isUniqueViolation } from '../../storage/transaction';
 import type { EntryRow } from '../../storage/schema/index';
 import type { Db } from '../../storage/database';
 
-export interface StoreInput {
+export interface StoreInput extends Omit<StoreRequest, 'purpose' | 'externalId'> {
   key: EntryKey;
-  encryptedValue: string;
-  algorithmHint?: string;
-  keyRef?: string;
-  metadata?: Record<string, unknown>;
-  expiresAt?: Date;
-  accessPolicy: string;
-  fingerprint?: string;
-  /** `If-None-Match: *`: create only. */
-  createOnly: boolean;
-  /** `If-Match` entity tags (unquoted); replace only that version. */
-  ifMatch?: string[];
 }
 
 export type StoredEntry = EntryMeta;
@@ -59,14 +52,6 @@ function newEtag(): string {
 
 /** A 403 whose detail says which rule refused, worded from the reason (kernel/errors forbiddenDetail). */
 const denied = (reason: string) => new ForbiddenError().withReason(reason);
-
-/** 403 by the purpose's `store_apps`: checked before any access rule, admin included. */
-const storeAppsDetail = (purpose: string) =>
-  `Denied by store_apps: purpose '${purpose}' is reserved to the apps its retention policy names, and this app is not one of them.`;
-
-/** 403 by ownership: only the app that stored an entry, or an admin, may overwrite its ciphertext. */
-const notOwner = (what: 'replace' | 're-wrap') =>
-  new ForbiddenError(`Denied by ownership: only the app that stored the entry, or an admin, may ${what} it.`).withReason('not_owner');
 
 /**
  * Store or replace. Checks run in the documented order — retention policy (422), the purpose's
@@ -79,92 +64,122 @@ const notOwner = (what: 'replace' | 're-wrap') =>
  * `If-None-Match: *` gives exactly one 201).
  */
 export async function storeEntry({ ctx, input }: { ctx: OperationContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
-  return inTransaction(ctx, { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId }, (tx) => storeOnce(tx, ctx, input), {
-    retryWhen: isUniqueViolation,
-    exhausted: () => new ConflictError('The entry is being written concurrently; retry.').withReason('concurrent_write'),
-  });
+  const once = await createInOneStatement(ctx, input);
+  if (once.created) return { entry: toMeta(once.created), created: true };
+  const stored = await inTransaction(
+    ctx,
+    { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId },
+    (tx) => storeOnce(tx, ctx, input),
+    {
+      retryWhen: isUniqueViolation,
+      exhausted: () => new ConflictError('The entry is being written concurrently; retry.').withReason('concurrent_write'),
+    },
+  );
+  // A store granted under a purpose or policy the snapshot lacks proves the snapshot is behind (a
+  // purpose created since it was read): reload it. A made-up name is never granted, so never reloads it.
+  if (once.notInSnapshot) ctx.policies?.invalidate();
+  return stored;
 }
 
-/** A store's body (the executor's transaction around it): also run by a batch item. */
+/**
+ * The common store — a new key — in one statement (store-statement.repository): `judgeStore` decides ahead
+ * on what the policy snapshot holds, no row under the key, and any key_ref registration the decision
+ * admits; the statement writes the entry and its access-log row only if all of that holds in its own
+ * snapshot. Nothing created, having written nothing, when it cannot be taken or did not hold — no snapshot of
+ * either policy, an Idempotency-Key (its claim needs the transaction), a decision that refuses (the
+ * transaction judges and records refusals from what it reads under lock), a row under the key, or facts
+ * that changed (the snapshot is dropped) — and the caller runs the transaction.
+ */
+async function createInOneStatement(ctx: OperationContext, input: StoreInput): Promise<{ created?: EntryRow; notInSnapshot?: boolean }> {
+  // The app's own snapshots (http/operation-context); any other verdict source has no store facts.
+  if (!(ctx.policies instanceof PolicySnapshots) || ctx.idempotency) return {};
+  const policies = ctx.policies;
+  const facts = await policies.storeFacts(input.key.purpose, input.accessPolicy);
+  if (!facts) return { notInSnapshot: true };
+  const now = ctx.clock.now();
+  const keyStates = admittedKeyStates(input.keyRef, ctx.settings.requireRegisteredKeys);
+  if (keyStates.length === 0) return {};
+  const assumed = keyStates[0]!;
+  let plan: ReturnType<typeof judgeStore>;
+  try {
+    plan = judgeStore(
+      {
+        retention: facts.retention.policy,
+        policy: facts.policy,
+        existing: undefined,
+        currentRules: undefined,
+        held: false,
+        key: assumed === 'absent' ? undefined : { status: assumed },
+      },
+      { ...input, purpose: input.key.purpose, externalId: input.key.externalId },
+      { actor: ctx.actor, now, requireRegisteredKeys: ctx.settings.requireRegisteredKeys, etag: newEtag() },
+    );
+  } catch (error) {
+    if (error instanceof VaultError) return {};
+    throw error;
+  }
+  const principal = ctx.actor;
+  const created = await asStatement(ctx, async () => {
+    const out = await storeInOneStatement(ctx.db, {
+      values: plan.values,
+      retentionDigest: facts.retention.digest,
+      policyDigest: facts.policy.digest,
+      keyStates,
+      now,
+      caller: {
+        requestId: ctx.info.requestId,
+        app: principal.app,
+        identity: principal.identity ?? null,
+        authMethod: principal.method,
+        clientAddr: ctx.info.clientAddr,
+      },
+    });
+    if (out.stored) return { status: 201, reason: null, result: out.stored };
+    if (!out.factsHeld) policies.invalidate();
+    return { status: 0, reason: out.factsHeld ? 'key_taken' : 'facts_changed' };
+  });
+  return created ? { created } : {};
+}
+
+/**
+ * A store's body (the executor's transaction around it): also run by a batch item. It reads the facts
+ * under lock — the policies and the key row shared, the entry's row for update — and `judgeStore`
+ * (store-decision.ts) decides; every check comes before any write.
+ */
 export async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput): Promise<DeferredOutcome<{ entry: StoredEntry; created: boolean }>> {
   const { purpose, externalId } = input.key;
   const now = ctx.clock.now();
-  // The three reads go out together (postgres.js pipelines them on the transaction's connection, one
-  // round trip instead of three); their answers are still judged in the documented order below.
+  // The reads go out together (postgres.js pipelines them on the transaction's connection, one round trip
+  // instead of several); their answers are still judged in the documented order.
   const [retention, policy, existing, key] = await Promise.all([
     findRetentionPolicy(tx, purpose, 'share'),
     findAccessPolicyForShare(tx, input.accessPolicy),
     findEntryForUpdate(tx, input.key),
     input.keyRef === undefined ? undefined : findKeyRef(tx, input.keyRef, 'share'),
   ]);
-  if (!retention) {
-    throw new PolicyMissingError(
-      `No retention policy exists for purpose '${purpose}'. An admin creates one with PUT /admin/retention-policies/${purpose}.`,
-    ).withReason('no_retention_policy');
-  }
-  if (retention.storeApps && !retention.storeApps.includes(ctx.actor.app)) {
-    throw new ForbiddenError(storeAppsDetail(purpose)).withReason('purpose_reserved');
-  }
-  if (!policy) {
-    throw new PolicyMissingError(
-      `Access policy '${input.accessPolicy}' does not exist. Use a built-in policy or create it with PUT /admin/access-policies/${input.accessPolicy}.`,
-    ).withReason('unknown_access_policy');
-  }
-  const live = existing !== undefined && !isGone(existing, now, retention.maxRetentionDays);
-  const owner = live ? existing.ownerApp : undefined;
-  const decision = decide(policy.rules, ctx.actor, { purpose, ...(owner !== undefined && { ownerApp: owner }) }, 'store');
-  if (!decision.allow) throw denied(decision.reason);
-
-  if (existing && existing.ownerApp !== ctx.actor.app && !hasRole(ctx.actor, 'admin')) throw notOwner('replace');
-  if (live) {
-    // A replace is a purge of the current version plus a store: the rules of the policy the entry is under
-    // now must allow both, whatever policy the new body names.
-    const current = existing.accessPolicy === policy.name ? policy : await findAccessPolicyForShare(tx, existing.accessPolicy);
-    for (const operation of ['store', 'purge'] as const) {
-      const verdict = decide(current?.rules, ctx.actor, { purpose, ownerApp: existing.ownerApp }, operation);
-      if (!verdict.allow) throw denied(`replace needs the current policy's ${operation} rule: ${verdict.reason}`);
-    }
-  }
-  if (input.createOnly && live) throw new PreconditionFailedError('An entry already exists under this key (If-None-Match: *).');
-  if (input.ifMatch && !(live && (input.ifMatch.includes('*') || input.ifMatch.includes(existing.etag)))) {
-    throw new PreconditionFailedError('The entry does not match If-Match; it was changed, purged or never existed.');
-  }
-  // A replace destroys the ciphertext it overwrites (live, or expired and not yet swept): not under a legal hold.
-  if (existing && existing.purgedAt === null && (await isHeld(tx, existing.id))) throw heldRefusal('replaced');
-  // No new data under a retired or compromised key (PCI DSS 3.7.5); the key row is share-locked, so a
-  // status change waits for this store or comes before it.
-  const keyProblem = keyRefusal(input.keyRef, key, ctx.settings.requireRegisteredKeys);
-  if (keyProblem) throw keyProblem;
-
-  const createdAt = live ? existing.createdAt : now;
-  const expiresAt = resolveExpiry(retention, input.expiresAt, now, createdAt);
-  const values = {
-    purpose,
-    externalId,
-    encryptedValue: input.encryptedValue,
-    algorithmHint: input.algorithmHint ?? null,
-    keyRef: input.keyRef ?? null,
-    metadata: input.metadata ?? null,
-    fingerprint: input.fingerprint ?? null,
-    accessPolicy: policy.name,
-    ownerApp: live ? existing.ownerApp : ctx.actor.app,
-    ownerIdentity: live ? existing.ownerIdentity : (ctx.actor.identity ?? null),
-    etag: newEtag(),
-    retrievalCount: 0,
-    createdAt,
-    updatedAt: now,
-    expiresAt,
-    purgedAt: null,
-    // The ciphertext's age is what a cryptoperiod is measured against: writing the same bytes again does not renew it.
-    valueWrittenAt: live && existing.encryptedValue === input.encryptedValue ? (existing.valueWrittenAt ?? existing.updatedAt) : now,
-  };
-  const status = live ? 200 : 201;
-  if (existing && existing.purgedAt === null) {
+  // What only a row under the key makes relevant: the rules it is under now, and whether a hold covers it.
+  const live = isLiveRow(existing, retention, now);
+  const [current, held] = await Promise.all([
+    live && existing.accessPolicy !== input.accessPolicy ? findAccessPolicyForShare(tx, existing.accessPolicy) : undefined,
+    existing && existing.purgedAt === null ? isHeld(tx, existing.id) : false,
+  ]);
+  const plan = judgeStore(
+    {
+      retention,
+      policy,
+      existing,
+      currentRules: live && existing.accessPolicy === input.accessPolicy ? policy?.rules : current?.rules,
+      held,
+      key,
+    },
+    { ...input, purpose, externalId },
+    { actor: ctx.actor, now, requireRegisteredKeys: ctx.settings.requireRegisteredKeys, etag: newEtag() },
+  );
+  if (plan.replaces) {
     // The ciphertext about to be overwritten (live, or expired and not yet swept) gets its proof first,
     // read from the locked row as it is; a shredded tombstone has none left to prove.
-    const why = live ? 'replaced' : 'expired, replaced';
     await purgeEntrySet(tx, {
-      target: { kind: 'replace', id: existing.id, reason: `${why} by ${ctx.actor.app}` },
+      target: { kind: 'replace', id: plan.replaces.id, reason: `${plan.replaces.why} by ${ctx.actor.app}` },
       now,
       actor: purgeActor(ctx),
       proofs: ctx.settings.purgeProofHash,
@@ -172,10 +187,14 @@ export async function storeOnce(tx: Db, ctx: OperationContext, input: StoreInput
       auditEach: false,
     });
   }
+  const overwrites = plan.overwrites;
   // The write is handed to the executor, which sends it together with the access-log row.
   return {
-    status,
-    write: async () => ({ entry: toMeta(await (existing ? overwriteEntry(tx, existing.id, values) : insertEntry(tx, values))), created: !live }),
+    status: plan.status,
+    write: async () => ({
+      entry: toMeta(await (overwrites === undefined ? insertEntry(tx, plan.values) : overwriteEntry(tx, overwrites, plan.values))),
+      created: plan.status === 201,
+    }),
   };
 }
 
@@ -212,7 +231,7 @@ export async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, i
   // stores to named apps, name the caller.
   if (!retention) throw new PolicyMissingError(`No retention policy exists for purpose '${key.purpose}'.`).withReason('no_retention_policy');
   if (retention.storeApps && !retention.storeApps.includes(ctx.actor.app)) {
-    throw new ForbiddenError(storeAppsDetail(key.purpose)).withReason('purpose_reserved');
+    throw storeAppsRefusal(key.purpose);
   }
   const policy = await findAccessPolicyForShare(tx, existing.accessPolicy);
   for (const operation of ['store', 'purge'] as const) {
@@ -266,10 +285,6 @@ export async function rewrapOnce(tx: Db, ctx: OperationContext, key: EntryKey, i
     write: async () => toMeta(await overwriteEntry(tx, existing.id, values)),
   };
 }
-
-/** 409 legal_hold: the entry is kept by a legal hold; nothing may destroy it until the hold is released. */
-const heldRefusal = (what: 'purged' | 'replaced') =>
-  new ConflictError(`The entry is under a legal hold and cannot be ${what} until the hold is released.`).withReason('legal_hold').withProblemCode('legal_hold');
 
 function purgeActor(ctx: OperationContext) {
   return {

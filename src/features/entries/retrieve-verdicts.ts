@@ -1,10 +1,17 @@
 import { decide, type PolicyRules } from '../policies/access-rules';
 import type { Principal } from '../../kernel/principal';
+import type { RetentionPolicy } from '../policies/retention';
 
 /** An access policy as the hot read path knows it: its rules, and the database's digest of exactly those rules. */
 export interface PolicySnapshot {
   rules: PolicyRules;
   /** Hex SHA-256 of the stored jsonb's text, computed by the database (see policy.repository). */
+  digest: string;
+}
+
+/** A retention policy as the store path knows it, with the database's digest of its row (see policy.repository). */
+export interface RetentionSnapshot {
+  policy: RetentionPolicy;
   digest: string;
 }
 
@@ -53,15 +60,35 @@ const MAX_CACHED_CHARS = 4 * 1024 * 1024;
  */
 export class PolicySnapshots {
   private current:
-    | Promise<{ policies: ReadonlyMap<string, PolicySnapshot>; purposes: ReadonlySet<string> | undefined; tables: Map<string, string> }>
+    | Promise<{
+        policies: ReadonlyMap<string, PolicySnapshot>;
+        purposes: ReadonlyMap<string, RetentionSnapshot> | undefined;
+        tables: Map<string, string>;
+      }>
     | undefined;
   private cachedChars = 0;
 
-  /** `loadPurposes`: the purposes that exist; without it every purpose counts (unit tests of the table). */
+  /**
+   * `loadPurposes`: the retention policies that exist, by purpose; without it every purpose counts for the
+   * verdict tables and no store is judged from the snapshot (unit tests of the table).
+   */
   constructor(
     private readonly load: () => Promise<ReadonlyMap<string, PolicySnapshot>>,
-    private readonly loadPurposes?: () => Promise<ReadonlySet<string>>,
+    private readonly loadPurposes?: () => Promise<ReadonlyMap<string, RetentionSnapshot>>,
   ) {}
+
+  /**
+   * What a one-statement store assumes (features/entries/store-statement.repository): the purpose's
+   * retention policy and the named access policy as last read, each with its digest; undefined when either
+   * is not in the snapshot (the store then reads them in its transaction). Never trusted on its own: the
+   * statement writes only if both digests still hold.
+   */
+  async storeFacts(purpose: string, policyName: string): Promise<{ retention: RetentionSnapshot; policy: PolicySnapshot & { name: string } } | undefined> {
+    const { policies, purposes } = await (this.current ?? this.reload());
+    const retention = purposes?.get(purpose);
+    const policy = policies.get(policyName);
+    return retention && policy ? { retention, policy: { name: policyName, ...policy } } : undefined;
+  }
 
   /**
    * The verdict table for this caller and purpose, from the current snapshot (computed once per distinct

@@ -95,8 +95,18 @@ export async function loadPolicySnapshots(db: Db): Promise<Map<string, { rules: 
   return new Map(rows.map((r) => [r.name, { rules: r.rules as PolicyRules, digest: r.digest }]));
 }
 
-/** The purposes that have a retention policy: the only ones anything can be stored under. */
-export async function loadKnownPurposes(db: Db): Promise<Set<string>> {
-  const rows = await db.select({ purpose: retentionPolicies.purpose }).from(retentionPolicies);
-  return new Set(rows.map((r) => r.purpose));
+/** The database's digest of an access policy's stored rules (`loadPolicySnapshots` computes the same). */
+export const RULES_DIGEST = (rules: string) => `encode(sha256(convert_to(${rules}::text, 'UTF8')), 'hex')`;
+
+/** The database's digest of a retention policy's whole row: what the one-statement store checks its facts against. */
+export const RETENTION_DIGEST = (alias: string) => `encode(sha256(convert_to(${alias}::text, 'UTF8')), 'hex')`;
+
+/**
+ * Every retention policy with the digest of its row, keyed by purpose: the purposes anything can be
+ * stored under, and the facts a one-statement store is judged on (features/entries/store-statement.repository
+ * compares the same digest in the snapshot of its write).
+ */
+export async function loadRetentionSnapshots(db: Db): Promise<Map<string, { policy: RetentionPolicy; digest: string }>> {
+  const rows = await preparedRows<Record<string, unknown>>(db, `select r.*, ${RETENTION_DIGEST('r')} as digest from vault.retention_policies r`, []);
+  return new Map(rows.map((row) => [row.purpose as string, { policy: toRetention(retentionFromRow(row)), digest: row.digest as string }]));
 }
