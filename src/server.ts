@@ -1,8 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { securityHeaders } from './http/security-headers';
+import { securedResponse } from './http/security-headers';
 import { isLoopback, splitListenAddr, type VaultConfig } from './config/config-schema';
 import { ConfigError } from './config/load-config';
 
@@ -39,7 +38,12 @@ export async function startListener(
       `refusing to listen on ${config.server.listen_addr} without TLS: set server.tls_cert_file and server.tls_key_file, or server.allow_plaintext = true when a TLS proxy in the same pod terminates TLS`,
     );
   }
-  const common = { maxHeaderSize: s.max_header_bytes, requestTimeout: s.request_timeout_ms + 5000, headersTimeout: Math.min(s.request_timeout_ms, 60_000) };
+  const common = {
+    maxHeaderSize: s.max_header_bytes,
+    requestTimeout: s.request_timeout_ms + 5000,
+    headersTimeout: Math.min(s.request_timeout_ms, 60_000),
+    ServerResponse: securedResponse(Boolean(s.tls_cert_file)),
+  };
   return new Promise((resolve, reject) => {
     let server: ServerType;
     const onListening = (info: { address: string; port: number }) => resolve({ server, address: info.address, port: info.port, tls: Boolean(s.tls_cert_file) });
@@ -68,9 +72,5 @@ export async function startListener(
       server = serve({ fetch, hostname: host, port, serverOptions: common }, onListening);
     }
     server.once('error', reject);
-    const headers = securityHeaders(Boolean(s.tls_cert_file));
-    server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
-      for (const [name, value] of headers) response.setHeader(name, value);
-    });
   });
 }
