@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { getConnInfo } from '@hono/node-server/conninfo';
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { UnavailableError, VaultError } from '../kernel/errors';
 import type { AuditTarget } from '../kernel/operation';
-import type { Logger } from '../logging/logger';
+import type { LogFields, Logger } from '../logging/logger';
 import type { VaultMetrics } from '../metrics/vault-metrics';
 import type { AppEnv } from './app-env';
 
@@ -38,16 +38,17 @@ export interface EnvelopeOptions {
 export function envelope(options: EnvelopeOptions): MiddlewareHandler<AppEnv> {
   const { logger, metrics, targetOf, maxPathBytes, timeoutMs, onError } = options;
   // The operation depends only on the method and the route pattern, so it is remembered per pattern
-  // (wildcard patterns and unmatched paths — refusals before routing — are resolved from the path).
-  const operations = new Map<string, string>();
+  // and method (wildcard patterns and unmatched paths — refusals before routing — are resolved from the path).
+  const operations = new Map<string, Map<string, string>>();
   const operationOf = (method: string, route: string, path: string): string => {
     const resolve = () => (targetOf ? targetOf()(method, path).operation : 'request');
     if (route.includes('*') || route === 'unmatched') return resolve();
-    const key = `${method} ${route}`;
-    let operation = operations.get(key);
+    let byMethod = operations.get(route);
+    if (!byMethod) operations.set(route, (byMethod = new Map()));
+    let operation = byMethod.get(method);
     if (operation === undefined) {
       operation = resolve();
-      operations.set(key, operation);
+      byMethod.set(method, operation);
     }
     return operation;
   };
@@ -57,9 +58,9 @@ export function envelope(options: EnvelopeOptions): MiddlewareHandler<AppEnv> {
     const inbound = c.req.header('x-request-id');
     const id = inbound && ACCEPTED_REQUEST_ID.test(inbound) ? inbound : randomUUID();
     c.set('requestId', id);
-    c.header('X-Request-Id', id);
-    // No Node socket behind the request (app.request() in tests): no address, and no exception to pay for.
-    c.set('clientAddr', (c.env as { incoming?: unknown } | undefined)?.incoming ? (getConnInfo(c).remote.address ?? null) : null);
+    // The TCP peer, as @hono/node-server's getConnInfo reads it (without building its object); no Node
+    // socket behind the request (app.request() in tests): no address.
+    c.set('clientAddr', (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress ?? null);
     c.set('deadline', Date.now() + timeoutMs);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -68,18 +69,20 @@ export function envelope(options: EnvelopeOptions): MiddlewareHandler<AppEnv> {
       if (pathAndQuery.length > maxPathBytes || (pathAndQuery.length * 3 > maxPathBytes && Buffer.byteLength(pathAndQuery, 'utf8') > maxPathBytes)) {
         throw new VaultError('uri_too_long', `The request path is longer than ${maxPathBytes} bytes.`).withReason('uri_too_long');
       }
-      const expired = new Promise<never>((_, reject) => {
+      // One promise settled by whichever comes first, the answer or the deadline (cheaper than racing two).
+      await new Promise<void>((resolve, reject) => {
         timer = setTimeout(
           () => reject(new UnavailableError(`The request did not finish within ${timeoutMs} ms; it was cancelled.`).withReason('request_timeout')),
           timeoutMs,
         );
+        next().then(resolve, reject);
       });
-      await Promise.race([next(), expired]);
     } catch (error) {
       c.res = await onError(error, c);
     } finally {
       clearTimeout(timer);
     }
+    // Set once, on the answer that leaves (the handler's, the error renderer's or the timeout's).
     c.res.headers.set('X-Request-Id', id);
 
     const status = c.res.status;
@@ -97,7 +100,7 @@ export function envelope(options: EnvelopeOptions): MiddlewareHandler<AppEnv> {
         metrics.decision(operationOf(c.req.method, shownRoute, c.req.path), status < 400, c.get('errorCode') ?? null);
       }
     }
-    logger.info('request', {
+    const fields: LogFields = {
       request_id: id,
       method: c.req.method,
       route: shownRoute,
@@ -105,7 +108,9 @@ export function envelope(options: EnvelopeOptions): MiddlewareHandler<AppEnv> {
       duration_ms: Math.round(seconds * 100_000) / 100,
       app: c.get('principal')?.app ?? null,
       outcome: status < 400 ? 'ok' : status < 500 ? 'refused' : 'error',
-      ...(c.get('errorCode') && { code: c.get('errorCode') }),
-    });
+    };
+    const code = c.get('errorCode');
+    if (code) fields.code = code;
+    logger.info('request', fields);
   };
 }

@@ -27,10 +27,17 @@ export class Counter implements Metric {
     readonly help: string,
   ) {}
   inc(labels: Labels = {}, by = 1): void {
+    this.series(labels).value += by;
+  }
+  /** One label set's series, to add to directly: a caller on every request keeps it rather than building labels each time. */
+  series(labels: Labels): { value: number } {
     const key = keyOf(labels);
-    const entry = this.values.get(key);
-    if (entry) entry.value += by;
-    else this.values.set(key, { labels, value: by });
+    let entry = this.values.get(key);
+    if (!entry) {
+      entry = { labels, value: 0 };
+      this.values.set(key, entry);
+    }
+    return entry;
   }
   expose(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
@@ -56,27 +63,47 @@ export class Gauge implements Metric {
   }
 }
 
+/** One label set of a histogram: its cumulative bucket counts, sum and count. */
+export class HistogramSeries {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  constructor(
+    readonly labels: Labels,
+    private readonly buckets: readonly number[],
+  ) {
+    this.counts = buckets.map(() => 0);
+  }
+  observe(value: number): void {
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
 export class Histogram implements Metric {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  private readonly all = new Map<string, HistogramSeries>();
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly buckets: readonly number[],
   ) {}
   observe(labels: Labels, value: number): void {
+    this.series(labels).observe(value);
+  }
+  /** One label set's series, to observe into directly (see Counter.series). */
+  series(labels: Labels): HistogramSeries {
     const key = keyOf(labels);
-    let s = this.series.get(key);
+    let s = this.all.get(key);
     if (!s) {
-      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.series.set(key, s);
+      s = new HistogramSeries(labels, this.buckets);
+      this.all.set(key, s);
     }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
-    s.sum += value;
-    s.count++;
+    return s;
   }
   expose(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const s of this.series.values()) {
+    for (const s of this.all.values()) {
       for (const [i, b] of this.buckets.entries()) lines.push(`${this.name}_bucket${render({ ...s.labels, le: String(b) })} ${s.counts[i]}`);
       lines.push(`${this.name}_bucket${render({ ...s.labels, le: '+Inf' })} ${s.count}`);
       lines.push(`${this.name}_sum${render(s.labels)} ${s.sum}`);

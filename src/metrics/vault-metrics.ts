@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from './registry';
+import { Counter, Gauge, Histogram, type HistogramSeries, Registry } from './registry';
 
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Reasons are codes from closed sets; anything else (which should not happen) is folded into "other". */
@@ -53,14 +53,35 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
   );
   registry.register(new Gauge('nodejs_eventloop_delay_p99_seconds', 'Event loop delay, 99th percentile since start.', () => loopDelay.percentile(99) / 1e9));
 
+  // Every request counts into these: their series are found through maps of the label values as they
+  // come (route pattern → method → status; operation → reason), so no label set or series key is built
+  // per request. The values come from the same bounded sets as the labels.
+  const byRoute = new Map<string, Map<string, { latency: HistogramSeries; byStatus: Map<number, { value: number }> }>>();
+  const GRANTED = Symbol('granted');
+  const byOperation = new Map<string, Map<string | null | typeof GRANTED, { value: number }>>();
+
   return {
     expose: () => registry.expose(),
     request(route: string, method: string, status: number, seconds: number) {
-      requests.inc({ route, method, status: String(status) });
-      latency.observe({ route, method }, seconds);
+      let byMethod = byRoute.get(route);
+      if (!byMethod) byRoute.set(route, (byMethod = new Map()));
+      let series = byMethod.get(method);
+      if (!series) byMethod.set(method, (series = { latency: latency.series({ route, method }), byStatus: new Map() }));
+      let count = series.byStatus.get(status);
+      if (!count) series.byStatus.set(status, (count = requests.series({ route, method, status: String(status) })));
+      count.value++;
+      series.latency.observe(seconds);
     },
     decision(operation: string, granted: boolean, reason: string | null) {
-      decisions.inc({ operation: bounded(operation), outcome: granted ? 'granted' : 'denied', reason: granted ? 'none' : bounded(reason) });
+      let byReason = byOperation.get(operation);
+      if (!byReason) byOperation.set(operation, (byReason = new Map()));
+      const key = granted ? GRANTED : reason;
+      let count = byReason.get(key);
+      if (!count) {
+        count = decisions.series({ operation: bounded(operation), outcome: granted ? 'granted' : 'denied', reason: granted ? 'none' : bounded(reason) });
+        byReason.set(key, count);
+      }
+      count.value++;
     },
     authFailure(method: string, reason: string) {
       authFailures.inc({ method, reason: bounded(reason.replace(/:.*$/, '')) });
