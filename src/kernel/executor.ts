@@ -86,6 +86,14 @@ class DeadlinePassed extends Error {
   }
 }
 
+/**
+ * The latest moment a statement may still write for this request (its deadline less the commit margin),
+ * for a self-auditing statement that checks it on the database's clock; undefined without a deadline.
+ */
+export function writeBy(ctx: OperationContext): Date | undefined {
+  return ctx.deadline === undefined ? undefined : new Date(ctx.deadline - COMMIT_MARGIN_MS);
+}
+
 /** Throws a non-domain error, so the transaction rolls back whole and the caller (if still there) gets 503. */
 function checkDeadline(ctx: OperationContext): void {
   if (ctx.deadline !== undefined && Date.now() > ctx.deadline - COMMIT_MARGIN_MS) throw new DeadlinePassed();

@@ -86,6 +86,16 @@ describe('one-statement store: the statement', () => {
     expect(await logRows(`rid-${id}`)).toEqual([]);
   });
 
+  it('writes nothing when the database finds it sent past its request deadline (late), whatever else holds', async () => {
+    const id = `st-${randomUUID()}`;
+    const input = { ...(await planned(id)), writeBy: new Date(Date.now() - 1000) };
+    expect(await storeInOneStatement(vault.db.db, input)).toEqual({ factsHeld: true, late: true });
+    expect(await entryRows(id)).toEqual([]);
+    expect(await logRows(`rid-${id}`)).toEqual([]);
+    // With time left it writes.
+    expect((await storeInOneStatement(vault.db.db, { ...input, writeBy: new Date(Date.now() + 60_000) })).stored?.externalId).toBe(id);
+  });
+
   it('writes nothing over a row that exists under the key (factsHeld: true), live or a tombstone', async () => {
     await store(vault, 'pay', 'card', 'st-taken');
     const [before] = await entryRows('st-taken');

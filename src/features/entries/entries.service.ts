@@ -15,7 +15,7 @@ import { hasRole, inPurposeScope } from '../../kernel/principal';
 import { isGone, type PurgeLogMethod } from '../policies/retention';
 import { admittedKeyStates, heldRefusal, isLiveRow, judgeStore, notOwner, storeAppsRefusal, type StoreRequest } from './store-decision';
 import { judgeRead, notModifiedBy, type ReadVerdict } from './read-decision';
-import { asRead, asStatement, inTransaction, TryAgain, type DeferredOutcome, type Outcome } from '../../kernel/executor';
+import { asRead, asStatement, inTransaction, TryAgain, writeBy, type DeferredOutcome, type Outcome } from '../../kernel/executor';
 import type { OperationContext } from '../../kernel/context';
 import { readAndAudit } from './audited-read.repository';
 import { storeInOneStatement } from './store-statement.repository';
@@ -119,6 +119,7 @@ async function createInOneStatement(ctx: OperationContext, input: StoreInput): P
     throw error;
   }
   const principal = ctx.actor;
+  const latest = writeBy(ctx);
   const created = await asStatement(ctx, async () => {
     const out = await storeInOneStatement(ctx.db, {
       values: plan.values,
@@ -126,6 +127,7 @@ async function createInOneStatement(ctx: OperationContext, input: StoreInput): P
       policyDigest: facts.policy.digest,
       keyStates,
       now,
+      ...(latest && { writeBy: latest }),
       caller: {
         requestId: ctx.info.requestId,
         app: principal.app,
@@ -136,7 +138,8 @@ async function createInOneStatement(ctx: OperationContext, input: StoreInput): P
     });
     if (out.stored) return { status: 201, reason: null, result: out.stored };
     if (!out.factsHeld) policies.invalidate();
-    return { status: 0, reason: out.factsHeld ? 'key_taken' : 'facts_changed' };
+    // Late: the transaction that follows finds the deadline passed too and answers 503, writing nothing.
+    return { status: 0, reason: out.late ? 'late' : out.factsHeld ? 'key_taken' : 'facts_changed' };
   });
   return created ? { created } : {};
 }

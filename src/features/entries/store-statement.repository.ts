@@ -19,19 +19,26 @@ export interface StatementStoreInput {
   keyStates: readonly KeyState[];
   caller: { requestId: string; app: string; identity: string | null; authMethod: string | null; clientAddr: string | null };
   now: Date;
+  /**
+   * The latest moment (the request's deadline less the commit margin) at which the database may still
+   * write: a statement the driver sends later — queued while the database was away, after the caller was
+   * answered 503 — writes nothing.
+   */
+  writeBy?: Date;
 }
 
 /**
  * What the statement did: `stored` the row it inserted (its access-log row committed with it), or nothing
  * — `factsHeld: false` when a policy or the key's registration is not what the plan assumed (the caller
- * drops its snapshot), `factsHeld: true` when a row exists under the key after all. Either way it wrote nothing.
+ * drops its snapshot), `factsHeld: true` when a row exists under the key after all, `late` when it ran past
+ * `writeBy`. Whatever the reason, it wrote nothing.
  */
-export type StatementStore = { stored: EntryRow } | { stored?: undefined; factsHeld: boolean };
+export type StatementStore = { stored: EntryRow } | { stored?: undefined; factsHeld: boolean; late?: true };
 
 /** The entry's own parameters by column (`entryParams` order), and the statement's others after them. */
 const column = (name: string) => `$${ENTRY_COLUMNS.indexOf(name) + 1}`;
 const FIRST_EXTRA = ENTRY_COLUMNS.length + 1;
-const [RETENTION, POLICY, KEY_STATES, CREATED, REQUEST, APP, IDENTITY, AUTH, ADDR] = Array.from({ length: 9 }, (_, i) => `$${FIRST_EXTRA + i}`);
+const [RETENTION, POLICY, KEY_STATES, CREATED, REQUEST, APP, IDENTITY, AUTH, ADDR, WRITE_BY] = Array.from({ length: 10 }, (_, i) => `$${FIRST_EXTRA + i}`);
 
 /**
  * A create in one statement and one round trip. The plan was judged ahead (store-decision `judgeStore`)
@@ -57,21 +64,24 @@ with retention as (
   select case when exists (select 1 from vault.entries e where e.purpose = ${column('purpose')} and e.external_id = ${column('external_id')}) then null
               else coalesce((select digest from retention) = ${RETENTION} and (select digest from policy) = ${POLICY}, false)
                    and coalesce((select status from key), 'absent') = any(${KEY_STATES}::text[])
-         end as facts_held
+         end as facts_held,
+         -- The database's own clock: a statement sent after its request was answered does not write.
+         coalesce(clock_timestamp() > ${WRITE_BY}::timestamptz, false) as late
 ), inserted as (
   insert into vault.entries (${ENTRY_COLUMNS.join(', ')})
-  select ${typedEntryPlaceholders(1).join(', ')} from checked where facts_held
+  select ${typedEntryPlaceholders(1).join(', ')} from checked where facts_held and not late
   on conflict (purpose, external_id) do nothing
   returning *
 ), logged as (
   insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
   select ${CREATED}::timestamptz, ${REQUEST}::text, 'store', i.purpose, i.external_id, ${APP}::text, ${IDENTITY}::text, ${AUTH}::text, ${ADDR}::text, true, 201, null from inserted i
 )
-select c.facts_held, i.* from checked c left join inserted i on true`;
+select c.facts_held, c.late, i.* from checked c left join inserted i on true`;
 
 interface Row extends Record<string, unknown> {
   /** null: a row was under the key. */
   facts_held: boolean | null;
+  late: boolean;
   id: string | number | null;
 }
 
@@ -88,9 +98,11 @@ export async function storeInOneStatement(db: Db, input: StatementStoreInput): P
     caller.identity,
     caller.authMethod,
     caller.clientAddr,
+    input.writeBy?.toISOString() ?? null,
   ]);
   const row = rows[0]!;
   // A row under the key (seen first, or inserted by a racing create meanwhile) says nothing against the facts.
+  if (row.late) return { factsHeld: row.facts_held !== false, late: true };
   if (row.id === null || row.id === undefined) return { factsHeld: row.facts_held !== false };
   return { stored: entryFromRow(row) };
 }
