@@ -141,7 +141,8 @@ function summarise(profile: CpuProfile, moduleOf: ReturnType<typeof moduleLocato
   }
   // timeDeltas are µs; the profile covers start-up too, which lands on node:bootstrap and node:modules.
   const perRequest = (v: number) => (requests ? `${(v / requests).toFixed(1)} µs` : '');
-  return `by module (self time, µs per request; writev/writeBuffer are socket writes in the kernel, (idle) is waiting):\n${top(modules, total, 18, perRequest)}\nby function:\n${top(functions, total, 18, perRequest)}`;
+  const busy = requests ? `busy (all but idle): ${perRequest(total - (modules.get('(idle)') ?? 0))} per request\n` : '';
+  return `${busy}by module (self time, µs per request; writev/writeBuffer are socket writes in the kernel, (idle) is waiting):\n${top(modules, total, 18, perRequest)}\nby function:\n${top(functions, total, 18, perRequest)}`;
 }
 
 /** Bytes allocated per request (collected or not) by the allocating function's module and by function. */
