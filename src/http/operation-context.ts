@@ -31,6 +31,6 @@ export function operationContext(c: Context<AppEnv>, deps: RouteDeps): Operation
     ...(deps.policies && { policies: deps.policies }),
     ...(deps.sharedReads && { sharedReads: deps.sharedReads }),
     ...(c.get('deadline') !== undefined && { deadline: c.get('deadline') }),
-    ...(deps.metrics && { onAuditWriteFailure: deps.metrics.auditWriteFailure, onSweep: deps.metrics.sweep }),
+    ...(deps.metrics && { onAuditWriteFailure: deps.metrics.auditWriteFailure, onSweep: deps.metrics.sweep, onStore: deps.metrics.store }),
   };
 }

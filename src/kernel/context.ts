@@ -72,6 +72,8 @@ export interface OperationContext<A extends Actor = Principal> {
   deadline?: number;
   /** Told when an access-log row could not be written (the request then fails closed). */
   onAuditWriteFailure?: () => void;
+  /** Told how a store was written: its one statement, or the transaction (for metrics). */
+  onStore?: (path: 'statement' | 'transaction') => void;
   /** Told when a sweep ends (for metrics). */
   onSweep?: (status: 'succeeded' | 'failed', counts: Record<string, Record<string, number>>) => void;
   /** An Idempotency-Key on this request (http/idempotency.ts): claimed before the body, its answer kept after, in the same transaction. */

@@ -21,6 +21,12 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
     new Counter('vault_read_statements_total', 'One-statement GET/HEAD statements sent, by how many reads each carried (1, or shared).'),
   );
   const readsCarried = registry.register(new Counter('vault_read_statement_reads_total', 'GETs and HEADs carried by those statements.'));
+  const stores = registry.register(
+    new Counter(
+      'vault_stores_total',
+      'PUTs by how they were decided and written: one statement (a new key) or the transaction (a replace, a refusal, a changed policy).',
+    ),
+  );
   let lastSweep = 0;
   registry.register(new Gauge('vault_last_sweep_timestamp_seconds', 'End of the last successful sweep run by this process (0: none yet).', () => lastSweep));
   const auditFailures = registry.register(
@@ -98,6 +104,9 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
     },
     auditWriteFailure() {
       auditFailures.inc();
+    },
+    store(path: 'statement' | 'transaction') {
+      stores.inc({ path });
     },
     readStatement(reads: number) {
       readStatements.inc({ reads: reads === 1 ? '1' : 'shared' });

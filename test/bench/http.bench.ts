@@ -147,7 +147,7 @@ function pgbenchStore(clients: number, digests: { retention: string; policy: str
     'null',
     'now()',
   ];
-  const extra = [lit(digests.retention), lit(digests.policy), `'{absent,active}'`, 'now()', 'md5(random()::text)', ...CALLER];
+  const extra = [lit(digests.retention), lit(digests.policy), `'{absent,active}'`, 'now()', 'md5(random()::text)', ...CALLER, "now() + interval '10 seconds'"];
   return ['\\set id random(1, 1000000000000000)', pgbenchStatement(STATEMENT_STORE_SQL, [...entry, ...extra]), ''].join('\n');
 }
 

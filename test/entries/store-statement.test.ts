@@ -4,6 +4,7 @@ import { admittedKeyStates, judgeStore } from '../../src/features/entries/store-
 import { storeInOneStatement } from '../../src/features/entries/store-statement.repository';
 import { loadPolicySnapshots, loadRetentionSnapshots } from '../../src/features/policies/policy.repository';
 import type { Principal } from '../../src/kernel/principal';
+import { createVaultMetrics } from '../../src/metrics/vault-metrics';
 import { CARD_POLICY, problem, putAccessPolicy, putRetention, store, storeBody } from '../support/fixtures';
 import { createTestVault, type TestVault } from '../support/test-app';
 
@@ -232,5 +233,48 @@ describe('one-statement store: a stale snapshot never decides', () => {
     );
     expect(rows.map((r) => r.status)).toEqual(statuses);
     expect(new Set(rows.map((r) => r.request_id)).size).toBe(10);
+  });
+});
+
+describe('one-statement store: which stores take it', () => {
+  it('a new key is one statement; a replace, a refusal, an Idempotency-Key and a purpose the snapshot lacks take the transaction', async () => {
+    const metrics = createVaultMetrics();
+    const vault = await createTestVault({ apps: [{ name: 'pay' }], metrics });
+    try {
+      const paths = () => {
+        const lines = metrics.expose().split('\n');
+        const n = (path: string) =>
+          Number(
+            lines
+              .find((l) => l.startsWith(`vault_stores_total{path="${path}"}`))
+              ?.split(' ')
+              .pop() ?? 0,
+          );
+        return { statement: n('statement'), transaction: n('transaction') };
+      };
+      // A read loads the snapshot before the purpose exists.
+      expect((await vault.request('GET', '/vault/card/none', { as: 'pay' })).status).toBe(404);
+      await putRetention(vault, 'card');
+      // The first store under a purpose created after the snapshot was read: the transaction, which reloads it.
+      await store(vault, 'pay', 'card', 'w-1');
+      expect(paths()).toEqual({ statement: 0, transaction: 1 });
+      await store(vault, 'pay', 'card', 'w-2');
+      await store(vault, 'pay', 'card', 'w-3', { key_ref: 'kms/any' });
+      expect(paths()).toEqual({ statement: 2, transaction: 1 });
+      // A replace, a refusal (a past expiry) and an Idempotency-Key each go to the transaction.
+      expect((await vault.request('PUT', '/vault/card/w-2', { as: 'pay', body: storeBody({ encrypted_value: 'v-2b' }) })).status).toBe(200);
+      expect((await vault.request('PUT', '/vault/card/w-4', { as: 'pay', body: storeBody({ expires_at: '2001-01-01T00:00:00Z' }) })).status).toBe(422);
+      const keyed = await vault.request('PUT', '/vault/card/w-5', { as: 'pay', body: storeBody(), headers: { 'Idempotency-Key': 'idem-w-5' } });
+      expect(keyed.status).toBe(201);
+      expect(paths()).toEqual({ statement: 2, transaction: 4 });
+      // What the statement stored reads back as stored, with one granted row each.
+      const read = await vault.request('GET', '/vault/card/w-3', { as: 'pay' });
+      expect(read.status).toBe(200);
+      expect(((await read.json()) as { key_ref: string }).key_ref).toBe('kms/any');
+      const rows = (await vault.accessLog()).filter((r) => r.operation === 'store' && r.external_id === 'w-3');
+      expect(rows.map((r) => [r.granted, r.status, r.app, r.auth_method])).toEqual([[true, 201, 'pay', 'api_key']]);
+    } finally {
+      await vault.close();
+    }
   });
 });

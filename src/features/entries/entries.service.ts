@@ -65,7 +65,11 @@ const denied = (reason: string) => new ForbiddenError().withReason(reason);
  */
 export async function storeEntry({ ctx, input }: { ctx: OperationContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
   const once = await createInOneStatement(ctx, input);
-  if (once.created) return { entry: toMeta(once.created), created: true };
+  if (once.created) {
+    ctx.onStore?.('statement');
+    return { entry: toMeta(once.created), created: true };
+  }
+  ctx.onStore?.('transaction');
   const stored = await inTransaction(
     ctx,
     { operation: 'store', purpose: input.key.purpose, externalId: input.key.externalId },

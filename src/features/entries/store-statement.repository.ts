@@ -59,13 +59,13 @@ with retention as (
 ), key as (
   select k.status from vault.key_refs k where k.key_ref = ${column('key_ref')} for share
 ), checked as (
-  -- A row under the key first, before any lock is taken: a replace leaves this statement having locked
-  -- and written nothing (so it costs no commit to disk), and its transaction runs.
+  /* A row under the key first, before any lock is taken: a replace leaves this statement having locked
+     and written nothing (so it costs no commit to disk), and its transaction runs. */
   select case when exists (select 1 from vault.entries e where e.purpose = ${column('purpose')} and e.external_id = ${column('external_id')}) then null
               else coalesce((select digest from retention) = ${RETENTION} and (select digest from policy) = ${POLICY}, false)
                    and coalesce((select status from key), 'absent') = any(${KEY_STATES}::text[])
          end as facts_held,
-         -- The database's own clock: a statement sent after its request was answered does not write.
+         /* The database's own clock: a statement sent after its request was answered does not write. */
          coalesce(clock_timestamp() > ${WRITE_BY}::timestamptz, false) as late
 ), inserted as (
   insert into vault.entries (${ENTRY_COLUMNS.join(', ')})
