@@ -1,7 +1,7 @@
+import { zValidator } from '@hono/zod-validator';
 import type { ValidationTargets } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { validator } from 'hono/validator';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type FieldIssue } from '../kernel/errors';
 import type { AppEnv } from './app-env';
 import { jsonShapeProblem } from './json-guard';
@@ -12,36 +12,19 @@ export const TOO_LARGE = 'too_large';
 /**
  * zod validation that throws instead of answering: every bad input becomes one ValidationError (400)
  * naming each field at fault (never echoing its value), or a PayloadTooLargeError (413) for size limits.
- * Hono's validator reads the target; the schema runs synchronously, as all the vault's can (the async
- * parse and hook of @hono/zod-validator cost every request a few promises and turns of the event loop),
- * and a schema that turns out to need the async parse still gets it.
  */
 export function validate<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
-  type Result = z.ZodSafeParseResult<z.output<Schema>>;
-  const judge = (result: Result): z.output<Schema> => {
-    if (result.success) return result.data;
-    throw invalid(target, result.error.issues);
-  };
-  return validator(target, (value) => {
-    let result: Result;
-    try {
-      result = schema.safeParse(value);
-    } catch (error) {
-      if (!(error instanceof z.core.$ZodAsyncError)) throw error;
-      return schema.safeParseAsync(value).then(judge);
-    }
-    return judge(result);
+  return zValidator(target, schema, (result) => {
+    if (result.success) return;
+    const issues = result.error.issues;
+    const tooLarge = issues.find((i) => (i as { params?: Record<string, unknown> }).params?.[TOO_LARGE]);
+    if (tooLarge) throw new PayloadTooLargeError(tooLarge.message);
+    const errors: FieldIssue[] = issues.slice(0, 20).map((i) => ({
+      location: [target === 'json' ? 'body' : target, ...i.path.map(String)].join('.'),
+      message: i.message,
+    }));
+    throw new ValidationError(`The request ${target === 'json' ? 'body' : target} is invalid.`, errors);
   });
-}
-
-function invalid(target: string, issues: readonly z.core.$ZodIssue[]): Error {
-  const tooLarge = issues.find((i) => (i as { params?: Record<string, unknown> }).params?.[TOO_LARGE]);
-  if (tooLarge) return new PayloadTooLargeError(tooLarge.message);
-  const errors: FieldIssue[] = issues.slice(0, 20).map((i) => ({
-    location: [target === 'json' ? 'body' : target, ...i.path.map(String)].join('.'),
-    message: i.message,
-  }));
-  return new ValidationError(`The request ${target === 'json' ? 'body' : target} is invalid.`, errors);
 }
 
 /** Bodies nest at most this deep: enough for any metadata a payment service sends. */
