@@ -100,7 +100,10 @@ export async function storeInOneStatement(db: Db, input: StatementStoreInput): P
     caller.clientAddr,
     input.writeBy?.toISOString() ?? null,
   ]);
-  const row = rows[0]!;
+  const row = rows[0];
+  // The statement always answers one row; none means the driver lost track of it (PgBouncer in transaction
+  // pooling with prepared statements on): a storage failure, so the request fails closed.
+  if (!row) throw new Error('the store statement answered no row');
   // A row under the key (seen first, or inserted by a racing create meanwhile) says nothing against the facts.
   if (row.late) return { factsHeld: row.facts_held !== false, late: true };
   if (row.id === null || row.id === undefined) return { factsHeld: row.facts_held !== false };
