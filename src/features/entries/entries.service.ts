@@ -98,7 +98,13 @@ async function createInOneStatement(ctx: OperationContext, input: StoreInput): P
   // The app's own snapshots (http/operation-context); any other verdict source has no store facts.
   if (!(ctx.policies instanceof PolicySnapshots) || ctx.idempotency) return {};
   const policies = ctx.policies;
-  const facts = await policies.storeFacts(input.key.purpose, input.accessPolicy);
+  let facts: Awaited<ReturnType<PolicySnapshots['storeFacts']>>;
+  try {
+    facts = await policies.storeFacts(input.key.purpose, input.accessPolicy);
+  } catch {
+    // The snapshot could not be read (the database is away): the transaction decides, and answers 503 if it cannot.
+    return {};
+  }
   if (!facts) return { notInSnapshot: true };
   const now = ctx.clock.now();
   const keyStates = admittedKeyStates(input.keyRef, ctx.settings.requireRegisteredKeys);

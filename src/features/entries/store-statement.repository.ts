@@ -76,7 +76,10 @@ with retention as (
   insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
   select ${CREATED}::timestamptz, ${REQUEST}::text, 'store', i.purpose, i.external_id, ${APP}::text, ${IDENTITY}::text, ${AUTH}::text, ${ADDR}::text, true, 201, null from inserted i
 )
-select c.facts_held, c.late, i.* from checked c left join inserted i on true`;
+/* Once the insert has run (it may have waited on a racing creator's lock), the deadline again: past it the
+   statement raises and nothing of it commits (migration 0012). */
+select c.facts_held, c.late, i.*, case when i.id is not null then vault.before_deadline(${WRITE_BY}::timestamptz) end as in_time
+  from checked c left join inserted i on true`;
 
 interface Row extends Record<string, unknown> {
   /** null: a row was under the key. */
