@@ -212,8 +212,10 @@ describe('one-statement store ≡ the transaction (judgeStore on what it reads u
           }
         },
       ),
-      { numRuns: 300 },
+      // A fixed seed: the same 300 cases each run, so the coverage counted below is the same on every run.
+      { numRuns: 300, seed: 7 },
     );
+    console.log(`store property: ${seen.stored} written, ${seen.staleRefused} refused over a changed snapshot`);
     expect(seen.stored).toBeGreaterThan(5);
     expect(seen.staleRefused).toBeGreaterThan(5);
   });
