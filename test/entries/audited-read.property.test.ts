@@ -1,22 +1,20 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide, type AllowKind, type PolicyRules, type Rule } from '../../src/features/policies/access-rules';
-import type { Principal, Role } from '../../src/kernel/principal';
+import { decide, type PolicyRules, type Rule } from '../../src/features/policies/access-rules';
 import { judgeRead } from '../../src/features/entries/read-decision';
 import { goneReason } from '../../src/features/policies/retention';
 import { retrieveVerdicts } from '../../src/features/entries/retrieve-verdicts';
 import { readAndAudit } from '../../src/features/entries/audited-read.repository';
 import { readManyAndAudit } from '../../src/features/entries/batch-read.repository';
 import { loadPolicySnapshots } from '../../src/features/policies/policy.repository';
+import { APPS, kindArb, principalArb as makePrincipalArb, SCOPES } from '../support/arbitraries';
 import { createTestVault, type TestVault } from '../support/test-app';
 import { putRetention, store } from '../support/fixtures';
 
-const APPS = ['pay', 'other', 'admin'] as const;
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const MAX_DAYS = 365;
 const MAX_MS = MAX_DAYS * 86_400_000;
 
-const kindArb = fc.constantFrom<AllowKind>('any', 'owner', 'same-purpose', 'admin');
 const retrieveRuleArb: fc.Arbitrary<Rule> = fc.record(
   {
     allow: fc.oneof(kindArb, fc.uniqueArray(kindArb, { minLength: 1, maxLength: 3 })),
@@ -26,19 +24,7 @@ const retrieveRuleArb: fc.Arbitrary<Rule> = fc.record(
   },
   { requiredKeys: ['allow'] },
 );
-const principalArb: fc.Arbitrary<Principal> = fc
-  .record({
-    app: fc.constantFrom(...APPS),
-    admin: fc.boolean(),
-    identity: fc.option(fc.constantFrom('user-1', 'svc-2'), { nil: undefined }),
-    purposes: fc.option(fc.constantFrom(['card'], ['token'], ['card', 'token']), { nil: undefined }),
-  })
-  .map(({ app, admin, identity, purposes }) => {
-    const p: Principal = { kind: 'principal', app, roles: (admin ? ['admin'] : []) as Role[], method: identity ? 'jwt' : 'api_key' };
-    if (identity) p.identity = identity;
-    if (purposes) p.purposes = purposes;
-    return p;
-  });
+const principalArb = makePrincipalArb(fc.option(fc.constantFrom(...SCOPES), { nil: undefined }));
 const stateArb = fc.record({
   owner: fc.constantFrom(...APPS),
   // The entry's expires_at against now: the boundary itself is already expired.

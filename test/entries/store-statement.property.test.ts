@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AllowKind, Rule } from '../../src/features/policies/access-rules';
+import type { Rule } from '../../src/features/policies/access-rules';
 import { storeEntry, type StoreInput } from '../../src/features/entries/entries.service';
 import { admittedKeyStates, judgeStore, type KeyState } from '../../src/features/entries/store-decision';
 import { storeInOneStatement } from '../../src/features/entries/store-statement.repository';
@@ -8,17 +8,15 @@ import { loadPolicySnapshots, loadRetentionSnapshots } from '../../src/features/
 import type { OperationContext } from '../../src/kernel/context';
 import { STATUS_BY_CODE, VaultError } from '../../src/kernel/errors';
 import { RecordedRefusal } from '../../src/kernel/executor';
-import type { Principal, Role } from '../../src/kernel/principal';
+import { APPS, kindArb, principalArb as makePrincipalArb, SCOPES } from '../support/arbitraries';
 import { createTestVault, testJobContext, type TestVault } from '../support/test-app';
 import { putRetention } from '../support/fixtures';
 
-const APPS = ['pay', 'other', 'admin'] as const;
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const DAY = 86_400_000;
 /** One key_ref per registration (a key's status never goes back, and a key row is never deleted). */
 const keyRefIn = (state: KeyState) => `kms/${state}`;
 
-const kindArb = fc.constantFrom<AllowKind>('any', 'owner', 'same-purpose', 'admin');
 const storeRuleArb: fc.Arbitrary<Rule> = fc.record(
   {
     allow: fc.oneof(kindArb, fc.uniqueArray(kindArb, { minLength: 1, maxLength: 3 })),
@@ -27,19 +25,7 @@ const storeRuleArb: fc.Arbitrary<Rule> = fc.record(
   },
   { requiredKeys: ['allow'] },
 );
-const principalArb: fc.Arbitrary<Principal> = fc
-  .record({
-    app: fc.constantFrom(...APPS),
-    admin: fc.boolean(),
-    identity: fc.option(fc.constantFrom('user-1', 'svc-2'), { nil: undefined }),
-    purposes: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(['card'], ['token'], ['card', 'token']) }),
-  })
-  .map(({ app, admin, identity, purposes }) => {
-    const p: Principal = { kind: 'principal', app, roles: (admin ? ['admin'] : []) as Role[], method: identity ? 'jwt' : 'api_key' };
-    if (identity) p.identity = identity;
-    if (purposes) p.purposes = purposes;
-    return p;
-  });
+const principalArb = makePrincipalArb(fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...SCOPES) }));
 /** What the database holds that a store is judged on and a snapshot caches: the purpose's retention policy, the access policy's store rule. */
 const factsArb = fc.record({
   maxDays: fc.constantFrom(30, 365),

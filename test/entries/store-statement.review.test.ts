@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { insertEntry } from '../../src/features/entries/entry.repository';
-import { admittedKeyStates, judgeStore } from '../../src/features/entries/store-decision';
+import { judgeStore } from '../../src/features/entries/store-decision';
 import { storeInOneStatement } from '../../src/features/entries/store-statement.repository';
 import { findKeyRef, upsertKeyRef } from '../../src/features/keys/key.repository';
 import {
@@ -17,6 +17,7 @@ import type { Principal } from '../../src/kernel/principal';
 import type { Db } from '../../src/storage/database';
 import { CARD_POLICY, putAccessPolicy, putRetention, storeBody } from '../support/fixtures';
 import { createTestVault, type TestVault } from '../support/test-app';
+import { plannedCreate } from '../support/store-plan';
 
 /**
  * Hostile review of the one-statement create (store-statement.repository): each attack tries to make the
@@ -282,32 +283,10 @@ describe('one-statement store, hostile review: keys.require_registered (both dri
   });
 
   it('the statement itself refuses an unregistered key when only "active" is admitted', async () => {
-    const retention = (await loadRetentionSnapshots(vault.db.db)).get('card')!;
-    const policy = (await loadPolicySnapshots(vault.db.db)).get('owner-only')!;
-    const pay: Principal = { kind: 'principal', app: 'pay', roles: [], method: 'api_key' };
-    const now = vault.clock.now();
-    const plan = judgeStore(
-      {
-        retention: retention.policy,
-        policy: { name: 'owner-only', rules: policy.rules },
-        existing: undefined,
-        currentRules: undefined,
-        held: false,
-        key: { status: 'active' },
-      },
-      { purpose: 'card', externalId: 'direct-1', encryptedValue: 'v', keyRef: 'kms-unknown', accessPolicy: 'owner-only', createOnly: false },
-      { actor: pay, now, requireRegisteredKeys: true, etag: 'e-direct-1' },
-    );
-    const keyStates = admittedKeyStates('kms-unknown', true);
-    expect(keyStates).toEqual(['active']);
-    const out = await storeInOneStatement(vault.db.db, {
-      values: plan.values,
-      retentionDigest: retention.digest,
-      policyDigest: policy.digest,
-      keyStates,
-      now,
-      caller: { requestId: 'rid-direct-1', app: 'pay', identity: null, authMethod: 'api_key', clientAddr: null },
-    });
+    // The plan admits the key only as registered and active (keys.require_registered); it is not registered at all.
+    const input = await plannedCreate(vault, { externalId: 'direct-1', keyRef: 'kms-unknown', requireRegistered: true });
+    expect(input.keyStates).toEqual(['active']);
+    const out = await storeInOneStatement(vault.db.db, input);
     expect(out).toEqual({ factsHeld: false });
     expect(await vault.db.query(`select 1 from vault.entries where external_id = 'direct-1'`)).toEqual([]);
     expect(await vault.db.query(`select 1 from vault.access_log where request_id = 'rid-direct-1'`)).toEqual([]);

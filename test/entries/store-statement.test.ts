@@ -1,14 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { admittedKeyStates, judgeStore } from '../../src/features/entries/store-decision';
 import { storeInOneStatement } from '../../src/features/entries/store-statement.repository';
-import { loadPolicySnapshots, loadRetentionSnapshots } from '../../src/features/policies/policy.repository';
-import type { Principal } from '../../src/kernel/principal';
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
 import { CARD_POLICY, problem, putAccessPolicy, putRetention, store, storeBody } from '../support/fixtures';
 import { createTestVault, type TestVault } from '../support/test-app';
-
-const pay: Principal = { kind: 'principal', app: 'pay', roles: [], method: 'api_key' };
+import { plannedCreate } from '../support/store-plan';
 
 /**
  * The one-statement create (features/entries/store-statement.repository): judged ahead on what the
@@ -26,33 +22,7 @@ describe('one-statement store: the statement', () => {
   });
   afterAll(() => vault.close());
 
-  /** A plan for a new key, as the service makes it, and the digests it assumed. */
-  async function planned(externalId: string, overrides: { keyRef?: string } = {}) {
-    const retention = (await loadRetentionSnapshots(vault.db.db)).get('card')!;
-    const policy = (await loadPolicySnapshots(vault.db.db)).get('owner-only')!;
-    const now = vault.clock.now();
-    const request = { purpose: 'card', externalId, encryptedValue: 'vault:v1:abc', accessPolicy: 'owner-only', createOnly: false, ...overrides };
-    const plan = judgeStore(
-      {
-        retention: retention.policy,
-        policy: { name: 'owner-only', rules: policy.rules },
-        existing: undefined,
-        currentRules: undefined,
-        held: false,
-        key: undefined,
-      },
-      request,
-      { actor: pay, now, requireRegisteredKeys: false, etag: `etag-${externalId}` },
-    );
-    return {
-      values: plan.values,
-      retentionDigest: retention.digest,
-      policyDigest: policy.digest,
-      keyStates: admittedKeyStates(overrides.keyRef, false),
-      now,
-      caller: { requestId: `rid-${externalId}`, app: 'pay', identity: null, authMethod: 'api_key', clientAddr: '127.0.0.1' },
-    };
-  }
+  const planned = (externalId: string, overrides: { keyRef?: string } = {}) => plannedCreate(vault, { externalId, ...overrides });
 
   const entryRows = (id: string) => vault.db.query<{ etag: string }>(`select etag from vault.entries where purpose = 'card' and external_id = $1`, [id]);
   const logRows = (rid: string) =>

@@ -3,6 +3,7 @@ import type { Db } from '../../storage/database';
 import type { EntryKey } from './entry.repository';
 import { arrayLiteral, preparedRows } from '../../storage/raw';
 import { entryFromRow } from '../../storage/rows';
+import { RULES_DIGEST } from '../policies/policy.repository';
 import type { EntryRow } from '../../storage/schema/index';
 
 export interface AuditedReadInput {
@@ -92,7 +93,7 @@ with found as (
     left join found f on true
     left join lateral (select $3::text::jsonb -> f.access_policy as verdict) t on true
    where f.id is null
-      or t.verdict ->> 'digest' = encode(sha256(convert_to(f.policy_rules::text, 'UTF8')), 'hex')
+      or t.verdict ->> 'digest' = ${RULES_DIGEST('f.policy_rules')}
 ), decided as (
   select k.*, case
 ${READ_CASE}

@@ -3,6 +3,7 @@ import { arrayLiteral, preparedRows } from '../../storage/raw';
 import { entryFromRow } from '../../storage/rows';
 import type { EntryRow } from '../../storage/schema/index';
 import { readCase } from './audited-read.repository';
+import { RULES_DIGEST } from '../policies/policy.repository';
 
 /** Who reads, as the access-log row records them. */
 export interface ReadCaller {
@@ -57,7 +58,7 @@ with wanted as (
          with ordinality as w(purpose_w, wanted_id, tbl, app_w, operation, request_id, identity_w, auth_w, addr_w, ord)
 ), policies as (
   /* each policy's digest once per statement, not once per item (the verdict tables cover at most 64 policies) */
-  select name, encode(sha256(convert_to(rules::text, 'UTF8')), 'hex') as digest from vault.access_policies
+  select name, ${RULES_DIGEST('rules')} as digest from vault.access_policies
 ), found as (
   select w.*, e.*, p.digest as policy_digest, r.max_retention_days
     from wanted w

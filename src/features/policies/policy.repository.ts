@@ -80,6 +80,9 @@ export async function deleteAccessPolicy(tx: Db, name: string): Promise<void> {
   await tx.delete(accessPolicies).where(eq(accessPolicies.name, name));
 }
 
+/** The database's digest of an access policy's stored rules (`loadPolicySnapshots` computes the same). */
+export const RULES_DIGEST = (rules: string) => `encode(sha256(convert_to(${rules}::text, 'UTF8')), 'hex')`;
+
 /**
  * Every access policy with the database's own digest of its stored rules — the same expression the
  * one-statement read (audited-read.repository) compares against, so equal digests mean equal rules.
@@ -89,14 +92,11 @@ export async function loadPolicySnapshots(db: Db): Promise<Map<string, { rules: 
     .select({
       name: accessPolicies.name,
       rules: accessPolicies.rules,
-      digest: sql<string>`encode(sha256(convert_to(${accessPolicies.rules}::text, 'UTF8')), 'hex')`,
+      digest: sql<string>`${sql.raw(RULES_DIGEST('rules'))}`,
     })
     .from(accessPolicies);
   return new Map(rows.map((r) => [r.name, { rules: r.rules as PolicyRules, digest: r.digest }]));
 }
-
-/** The database's digest of an access policy's stored rules (`loadPolicySnapshots` computes the same). */
-export const RULES_DIGEST = (rules: string) => `encode(sha256(convert_to(${rules}::text, 'UTF8')), 'hex')`;
 
 /** The database's digest of a retention policy's whole row: what the one-statement store checks its facts against. */
 export const RETENTION_DIGEST = (alias: string) => `encode(sha256(convert_to(${alias}::text, 'UTF8')), 'hex')`;
