@@ -24,6 +24,10 @@ GRANT UPDATE (status, cryptoperiod_days, description, updated_at) ON vault.key_r
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.idempotency_keys TO vsql_vault;
 -- Legal holds: placed, changed and released by admins through the vault.
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.legal_holds TO vsql_vault;
+-- The holds epoch: advanced by the trigger on legal_holds (as the role that changes a hold), read and
+-- share-locked by the one-statement store (FOR SHARE needs UPDATE on a column). Moving it only sends
+-- stores to their transaction; the single row can be neither added to nor removed.
+GRANT SELECT, UPDATE (epoch) ON vault.holds_epoch TO vsql_vault;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vault.retention_policies, vault.access_policies TO vsql_vault;
 GRANT SELECT, INSERT, UPDATE ON vault.sweep_runs TO vsql_vault;
 

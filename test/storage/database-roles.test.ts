@@ -33,6 +33,15 @@ describe('the documented production role', () => {
     }
   });
 
+  it('can read and advance the holds epoch, and do nothing else to it', async () => {
+    expect(await can('vault.holds_epoch', 'SELECT')).toBe(true);
+    const [col] = await db.query<{ epoch: boolean; one: boolean }>(
+      `select has_column_privilege('vsql_vault', 'vault.holds_epoch', 'epoch', 'UPDATE') as epoch, has_column_privilege('vsql_vault', 'vault.holds_epoch', 'one', 'UPDATE') as one`,
+    );
+    expect(col).toEqual({ epoch: true, one: false });
+    for (const p of ['INSERT', 'DELETE', 'TRUNCATE']) expect({ p, ok: await can('vault.holds_epoch', p) }).toEqual({ p, ok: false });
+  });
+
   it('can work the entries and policies, and owns nothing', async () => {
     for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE']) expect(await can('vault.entries', p)).toBe(true);
     expect(await can('vault.entries', 'TRUNCATE')).toBe(false);

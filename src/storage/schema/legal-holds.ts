@@ -1,4 +1,5 @@
-import { index, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, check, index, text, timestamp } from 'drizzle-orm/pg-core';
 import { vaultSchema } from './vault-schema';
 
 /**
@@ -25,3 +26,19 @@ export const legalHolds = vaultSchema.table(
 );
 
 export type LegalHoldRow = typeof legalHolds.$inferSelect;
+
+/**
+ * One row whose epoch a trigger on legal_holds advances with every change to the holds (migration 0013).
+ * The one-statement store reads it twice — as its snapshot saw it, and share-locked as it is now — and
+ * destroys a version only when the two agree: a hold placed after the statement's snapshot was taken
+ * either waits for the store (the trigger's update needs the row) or is seen to have changed the epoch,
+ * and the store falls back to its transaction.
+ */
+export const holdsEpoch = vaultSchema.table(
+  'holds_epoch',
+  {
+    one: boolean().primaryKey().default(true),
+    epoch: bigint({ mode: 'number' }).notNull().default(0),
+  },
+  (t) => [check('holds_epoch_one_row', sql`${t.one}`)],
+);
