@@ -18,7 +18,7 @@ import { describeError } from '../logging/describe-error';
  * - `asRead`: for operations that change nothing but their row: the reads run without a transaction and
  *   the row is one statement after them, committed before any answer leaves.
  * - `asStatement`: one statement that decides and writes its own row (the one-statement GET and HEAD, and
- *   the one-statement create);
+ *   the one-statement store, a create or a replace);
  *   it may also decide nothing, having written nothing, and the caller takes another strategy.
  *
  * A refusal whose row the executor wrote leaves as a `RecordedRefusal`, so the HTTP error handler knows

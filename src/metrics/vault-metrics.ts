@@ -24,7 +24,7 @@ export function createVaultMetrics(options: { transactionsInFlight?: () => numbe
   const stores = registry.register(
     new Counter(
       'vault_stores_total',
-      'PUTs by how they were decided and written: one statement (a new key) or the transaction (a replace, a refusal, a changed policy).',
+      'PUTs by how they were decided and written: one statement (a create, or a replace the caller may make) or the transaction (a refusal, an Idempotency-Key, a changed policy or hold).',
     ),
   );
   let lastSweep = 0;

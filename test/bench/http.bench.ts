@@ -7,7 +7,8 @@ import { it } from 'vitest';
 import type { PolicyRules } from '../../src/features/policies/access-rules';
 import { retrieveVerdicts } from '../../src/features/entries/retrieve-verdicts';
 import { AUDITED_READ_SQL } from '../../src/features/entries/audited-read.repository';
-import { STATEMENT_STORE_SQL } from '../../src/features/entries/store-statement.repository';
+import { NO_GRANTS, STATEMENT_STORE_SQL } from '../../src/features/entries/store-statement.repository';
+import { storeGrants } from '../../src/features/entries/store-decision';
 import { RETENTION_DIGEST } from '../../src/features/policies/policy.repository';
 
 /**
@@ -16,6 +17,7 @@ import { RETENTION_DIGEST } from '../../src/features/policies/policy.repository'
  * nothing about time.
  *   npm run bench                       (BENCH_SECONDS=8 per cell, BENCH_ENTRIES=100000)
  *   BENCH_OPS=get,put BENCH_CONNS=1,32 npm run bench
+ *   BENCH_OPS=replace npm run bench       (PUT over the seeded entries: a replace, not a create)
  *   BENCH_POOL_MAX=10 npm run bench      (the vault's storage.pool_max; default the shipped 5)
  */
 const root = new URL('../..', import.meta.url).pathname;
@@ -113,6 +115,9 @@ function load(base: string, op: string, connections: number, seconds = SECONDS) 
  */
 function pgbenchStatement(text: string, params: string[]): string {
   return `${text
+    // pgbench takes any `:name` for a variable, inside string literals too: the purge record's time format
+    // is written with chr(58) for its colons here (the same text out).
+    .replaceAll('HH24:MI:SS', `HH24' || chr(58) || 'MI' || chr(58) || 'SS`)
     .replace(/\$(\d+)/g, (_, n: string) => `(${params[Number(n) - 1]})`)
     .replace(/\s+/g, ' ')
     .trim()};`;
@@ -125,10 +130,14 @@ function pgbenchRead(operation: 'retrieve' | 'exists', verdicts: string): string
   return `\\set id random(1, ${ENTRIES})\n${pgbenchStatement(AUDITED_READ_SQL, ["'card'", key, lit(verdicts), CALLER[0]!, 'now()', lit(operation), 'md5(random()::text)', ...CALLER.slice(1), "'{}'"])}\n`;
 }
 
-/** The store floor: the one statement a create is (store-statement.repository), with the digests the vault's snapshot holds. */
-function pgbenchStore(clients: number, digests: { retention: string; policy: string }): string {
-  // Fresh keys (the vault's store of a new key inserts): per cell and client, from a range that never repeats in practice.
-  const key = `'pgb-${clients}-' || :client_id || '-' || :id`;
+/**
+ * The store floor: the one statement a store is (store-statement.repository), with the digests the vault's
+ * snapshot holds — over fresh keys (a create inserts), or, with `grants`, over the seeded entries (a
+ * replace: the old version's purge-log row and proof, the overwrite, the access-log row).
+ */
+function pgbenchStore(clients: number, digests: { retention: string; policy: string }, grants?: string): string {
+  // Fresh keys: per cell and client, from a range that never repeats in practice.
+  const key = grants ? "'payment-' || :id" : `'pgb-${clients}-' || :client_id || '-' || :id`;
   const value = lit(`vault-v1-AES256-GCM-keyid=7-${'Q'.repeat(120)}`);
   const entry = [
     "'card'",
@@ -149,8 +158,20 @@ function pgbenchStore(clients: number, digests: { retention: string; policy: str
     'null',
     'now()',
   ];
-  const extra = [lit(digests.retention), lit(digests.policy), `'{absent,active}'`, 'now()', 'md5(random()::text)', ...CALLER, "now() + interval '10 seconds'"];
-  return ['\\set id random(1, 1000000000000000)', pgbenchStatement(STATEMENT_STORE_SQL, [...entry, ...extra]), ''].join('\n');
+  const extra = [
+    lit(digests.retention),
+    lit(digests.policy),
+    `'{absent,active}'`,
+    'now()',
+    'md5(random()::text)',
+    ...CALLER,
+    "now() + interval '10 seconds'",
+    // Spaced out: pgbench would take the `:true` of compact JSON for a variable.
+    lit(JSON.stringify(JSON.parse(grants ?? NO_GRANTS), null, 1)),
+    'null',
+    'null',
+  ];
+  return [`\\set id random(1, ${grants ? ENTRIES : 10 ** 15})`, pgbenchStatement(STATEMENT_STORE_SQL, [...entry, ...extra]), ''].join('\n');
 }
 
 function pgbench(url: URL, script: string, clients: number): { tps: number; latencyMs: number } {
@@ -235,12 +256,31 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     const retentionDigest = (
       await db.unsafe<{ digest: string }[]>(`select ${RETENTION_DIGEST('r')} as digest from vault.retention_policies r where purpose = 'card'`)
     )[0]!.digest;
+    // The verdicts a replace by the admin takes (store-decision storeGrants), for the replace floor.
+    const ownerOnly = policies.find((p) => p.name === 'owner-only')!;
+    const replaceGrants = storeGrants(
+      new Map(policies.map((p) => [p.name, { rules: p.rules, digest: p.digest }])),
+      {
+        purpose: 'card',
+        maxRetentionDays: 3650,
+        defaultTtlDays: 365,
+        purgeMethod: 'physical-delete',
+        requirePurgeProof: true,
+        description: null,
+        storeApps: null,
+      },
+      { name: 'owner-only', rules: ownerOnly.rules },
+      { createOnly: false, ifMatch: false },
+      { kind: 'principal', app: 'admin', roles: ['admin'], method: 'api_key' },
+      new Date(),
+    );
     const floorTps = new Map<string, number>();
     const vaultGetRps = new Map<number, number>();
     const floors: Record<string, (clients: number) => string> = {
       get: () => pgbenchRead('retrieve', verdicts),
       head: () => pgbenchRead('exists', verdicts),
-      put: (clients) => pgbenchStore(clients, { retention: retentionDigest, policy: policies.find((p) => p.name === 'owner-only')!.digest }),
+      put: (clients) => pgbenchStore(clients, { retention: retentionDigest, policy: ownerOnly.digest }),
+      replace: (clients) => pgbenchStore(clients, { retention: retentionDigest, policy: ownerOnly.digest }, replaceGrants),
     };
 
     lines.push(

@@ -35,6 +35,11 @@ function requestBytes() {
         `PUT /vault/card/bench-${process.pid}-${o.connections}-${putCounter++} HTTP/1.1\r\n${common}` +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(value)}\r\n\r\n${value}`
       );
+    case 'replace':
+      // A store over an entry that exists (random, as in a token refresh): its old version gets a purge-log row and proof.
+      return (
+        `PUT /vault/card/payment-${id} HTTP/1.1\r\n${common}` + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(value)}\r\n\r\n${value}`
+      );
     case 'batch-get': {
       // One POST of `batchSize` GET items (random ids; repeats allowed, as in a settlement run's lookups).
       const operations = Array.from({ length: o.batchSize }, () => ({ op: 'get', external_id: `payment-${1 + Math.floor(Math.random() * o.entries)}` }));

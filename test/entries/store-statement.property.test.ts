@@ -8,7 +8,7 @@ import { loadPolicySnapshots, loadRetentionSnapshots } from '../../src/features/
 import type { OperationContext } from '../../src/kernel/context';
 import { STATUS_BY_CODE, VaultError } from '../../src/kernel/errors';
 import { RecordedRefusal } from '../../src/kernel/executor';
-import { APPS, kindArb, principalArb as makePrincipalArb, SCOPES } from '../support/arbitraries';
+import { principalArb as makePrincipalArb, ruleArb, SCOPES } from '../support/arbitraries';
 import { createTestVault, testJobContext, type TestVault } from '../support/test-app';
 import { putRetention } from '../support/fixtures';
 
@@ -17,14 +17,6 @@ const DAY = 86_400_000;
 /** One key_ref per registration (a key's status never goes back, and a key row is never deleted). */
 const keyRefIn = (state: KeyState) => `kms/${state}`;
 
-const storeRuleArb: fc.Arbitrary<Rule> = fc.record(
-  {
-    allow: fc.oneof(kindArb, fc.uniqueArray(kindArb, { minLength: 1, maxLength: 3 })),
-    allowed_apps: fc.uniqueArray(fc.constantFrom(...APPS), { maxLength: 3 }),
-    require_identity: fc.boolean(),
-  },
-  { requiredKeys: ['allow'] },
-);
 const principalArb = makePrincipalArb(fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...SCOPES) }));
 /** What the database holds that a store is judged on and a snapshot caches: the purpose's retention policy, the access policy's store rule. */
 const factsArb = fc.record({
@@ -32,7 +24,7 @@ const factsArb = fc.record({
   ttlDays: fc.constantFrom(null, 7, 30),
   storeApps: fc.constantFrom(null, null, null, ['pay'], ['other', 'admin']),
   // Mostly rules a store can pass, so that the statement writes often enough to be compared.
-  store: fc.oneof({ weight: 2, arbitrary: fc.constant<Rule>({ allow: 'any' }) }, { weight: 3, arbitrary: storeRuleArb }),
+  store: fc.oneof({ weight: 2, arbitrary: fc.constant<Rule>({ allow: 'any' }) }, { weight: 3, arbitrary: ruleArb }),
 });
 type Facts = typeof factsArb extends fc.Arbitrary<infer F> ? F : never;
 const requestArb = fc.record({

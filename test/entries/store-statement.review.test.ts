@@ -14,10 +14,10 @@ import {
 } from '../../src/features/policies/policy.repository';
 import type { PolicyRules } from '../../src/features/policies/access-rules';
 import type { Principal } from '../../src/kernel/principal';
-import type { Db } from '../../src/storage/database';
 import { CARD_POLICY, putAccessPolicy, putRetention, storeBody } from '../support/fixtures';
 import { createTestVault, type TestVault } from '../support/test-app';
 import { plannedCreate } from '../support/store-plan';
+import { holdOpen } from '../support/open-transaction';
 
 /**
  * Hostile review of the one-statement create (store-statement.repository): each attack tries to make the
@@ -65,25 +65,6 @@ async function warm(vault: TestVault, purpose: string, app = 'pay', accessPolicy
     const out = await put(vault, app, purpose, id, storeBody(accessPolicy ? { access_policy: accessPolicy } : {}));
     expect(out.res.status).toBe(201);
   }
-}
-
-/** Runs `work` in a transaction that stays open until `release` is called; `ready` resolves once `work` has run. */
-function holdOpen(db: Db, work: (tx: Db) => Promise<void>, outcome: 'commit' | 'rollback') {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let readyResolve!: () => void;
-  const ready = new Promise<void>((r) => (readyResolve = r));
-  const done = db
-    .transaction(async (tx) => {
-      await work(tx as unknown as Db);
-      readyResolve();
-      await released;
-      if (outcome === 'rollback') throw new Error('rolled back on purpose');
-    })
-    .catch((error: unknown) => {
-      if (!(error instanceof Error && error.message === 'rolled back on purpose')) throw error;
-    });
-  return { ready, release, done };
 }
 
 /** Waits until some backend waits on a lock (the statement under attack is blocked). */

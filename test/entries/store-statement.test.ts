@@ -4,7 +4,7 @@ import { storeInOneStatement } from '../../src/features/entries/store-statement.
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
 import { CARD_POLICY, problem, putAccessPolicy, putRetention, store, storeBody } from '../support/fixtures';
 import { createTestVault, type TestVault } from '../support/test-app';
-import { plannedCreate } from '../support/store-plan';
+import { plannedCreate, storePaths } from '../support/store-plan';
 
 /**
  * The one-statement create (features/entries/store-statement.repository): judged ahead on what the
@@ -53,6 +53,19 @@ describe('one-statement store: the statement', () => {
     // The plan admitted the key as active or unregistered; the database has it retired.
     const input = { ...(await planned(id, { keyRef: 'kms-retired' })), keyStates: ['absent', 'active'] as const };
     expect(await storeInOneStatement(vault.db.db, input)).toEqual({ factsHeld: false });
+    expect(await entryRows(id)).toEqual([]);
+    expect(await logRows(`rid-${id}`)).toEqual([]);
+  });
+
+  it('never creates under an If-Match, which no absent entry matches — with or without a verdict table', async () => {
+    const id = `st-${randomUUID()}`;
+    const input = await planned(id);
+    for (const ifMatch of [['*'], ['etag-anything']]) {
+      expect(await storeInOneStatement(vault.db.db, { ...input, ifMatch })).toEqual({ factsHeld: true });
+      expect(await storeInOneStatement(vault.db.db, { ...input, ifMatch, grants: '{"live":{},"gone":{"owner":true,"other":true}}' })).toEqual({
+        factsHeld: true,
+      });
+    }
     expect(await entryRows(id)).toEqual([]);
     expect(await logRows(`rid-${id}`)).toEqual([]);
   });
@@ -206,22 +219,38 @@ describe('one-statement store: a stale snapshot never decides', () => {
   });
 });
 
-describe('one-statement store: which stores take it', () => {
-  it('a new key is one statement; a replace, a refusal, an Idempotency-Key and a purpose the snapshot lacks take the transaction', async () => {
+describe('one-statement store: more access policies than a verdict table carries', () => {
+  it('a create is still one statement, an If-Match on a new key still 412, a replace takes the transaction', async () => {
     const metrics = createVaultMetrics();
     const vault = await createTestVault({ apps: [{ name: 'pay' }], metrics });
     try {
-      const paths = () => {
-        const lines = metrics.expose().split('\n');
-        const n = (path: string) =>
-          Number(
-            lines
-              .find((l) => l.startsWith(`vault_stores_total{path="${path}"}`))
-              ?.split(' ')
-              .pop() ?? 0,
-          );
-        return { statement: n('statement'), transaction: n('transaction') };
-      };
+      await putRetention(vault, 'card');
+      await vault.db.query(
+        `insert into vault.access_policies (name, description, rules, builtin, created_at, updated_at)
+         select 'many-' || g, 'filler', '{}'::jsonb, false, now(), now() from generate_series(1, 70) g`,
+      );
+      const path = () => Number(/vault_stores_total\{path="statement"\} (\d+)/.exec(metrics.expose())?.[1] ?? 0);
+      await store(vault, 'pay', 'card', 'm-warm');
+      const before = path();
+      expect((await vault.request('PUT', '/vault/card/m-1', { as: 'pay', body: storeBody() })).status).toBe(201);
+      expect(path()).toBe(before + 1);
+      const guarded = await vault.request('PUT', '/vault/card/m-2', { as: 'pay', body: storeBody(), headers: { 'If-Match': '*' } });
+      expect(guarded.status).toBe(412);
+      expect((await vault.request('GET', '/vault/card/m-2', { as: 'pay' })).status).toBe(404);
+      expect((await vault.request('PUT', '/vault/card/m-1', { as: 'pay', body: storeBody({ encrypted_value: 'v-2' }) })).status).toBe(200);
+      expect(path()).toBe(before + 1);
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('one-statement store: which stores take it', () => {
+  it('a new key and a granted replace are one statement; a refusal, an Idempotency-Key and a purpose the snapshot lacks take the transaction', async () => {
+    const metrics = createVaultMetrics();
+    const vault = await createTestVault({ apps: [{ name: 'pay' }], metrics });
+    try {
+      const paths = () => storePaths(metrics);
       // A read loads the snapshot before the purpose exists.
       expect((await vault.request('GET', '/vault/card/none', { as: 'pay' })).status).toBe(404);
       await putRetention(vault, 'card');
@@ -231,12 +260,15 @@ describe('one-statement store: which stores take it', () => {
       await store(vault, 'pay', 'card', 'w-2');
       await store(vault, 'pay', 'card', 'w-3', { key_ref: 'kms/any' });
       expect(paths()).toEqual({ statement: 2, transaction: 1 });
-      // A replace, a refusal (a past expiry) and an Idempotency-Key each go to the transaction.
+      // The owner's replace is the statement too.
       expect((await vault.request('PUT', '/vault/card/w-2', { as: 'pay', body: storeBody({ encrypted_value: 'v-2b' }) })).status).toBe(200);
+      expect(paths()).toEqual({ statement: 3, transaction: 1 });
+      // A refusal (a past expiry; an If-Match the entry does not match) and an Idempotency-Key each go to the transaction.
       expect((await vault.request('PUT', '/vault/card/w-4', { as: 'pay', body: storeBody({ expires_at: '2001-01-01T00:00:00Z' }) })).status).toBe(422);
+      expect((await vault.request('PUT', '/vault/card/w-2', { as: 'pay', body: storeBody(), headers: { 'If-Match': '"stale"' } })).status).toBe(412);
       const keyed = await vault.request('PUT', '/vault/card/w-5', { as: 'pay', body: storeBody(), headers: { 'Idempotency-Key': 'idem-w-5' } });
       expect(keyed.status).toBe(201);
-      expect(paths()).toEqual({ statement: 2, transaction: 4 });
+      expect(paths()).toEqual({ statement: 3, transaction: 4 });
       // What the statement stored reads back as stored, with one granted row each.
       const read = await vault.request('GET', '/vault/card/w-3', { as: 'pay' });
       expect(read.status).toBe(200);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { AllowKind } from '../../src/features/policies/access-rules';
+import type { AllowKind, Rule } from '../../src/features/policies/access-rules';
 import type { Principal, Role } from '../../src/kernel/principal';
 
 /** The apps the property tests draw callers and owners from. */
@@ -20,3 +20,13 @@ export function principalArb(purposes: fc.Arbitrary<string[] | undefined>): fc.A
 }
 
 export const SCOPES = [['card'], ['token'], ['card', 'token']];
+
+/** A store or purge rule of random kinds, app list and identity requirement (a rule a caller may or may not pass). */
+export const ruleArb: fc.Arbitrary<Rule> = fc.record(
+  {
+    allow: fc.oneof(kindArb, fc.uniqueArray(kindArb, { minLength: 1, maxLength: 3 })),
+    allowed_apps: fc.uniqueArray(fc.constantFrom(...APPS), { maxLength: 3 }),
+    require_identity: fc.boolean(),
+  },
+  { requiredKeys: ['allow'] },
+);

@@ -2,6 +2,7 @@ import { admittedKeyStates, judgeStore, type KeyState } from '../../src/features
 import type { StatementStoreInput } from '../../src/features/entries/store-statement.repository';
 import { loadPolicySnapshots, loadRetentionSnapshots } from '../../src/features/policies/policy.repository';
 import type { Principal } from '../../src/kernel/principal';
+import type { VaultMetrics } from '../../src/metrics/vault-metrics';
 import type { TestVault } from './test-app';
 
 /**
@@ -41,4 +42,17 @@ export async function plannedCreate(
     now,
     caller: { requestId: `rid-${o.externalId}`, app: actor.app, identity: actor.identity ?? null, authMethod: actor.method, clientAddr: '127.0.0.1' },
   };
+}
+
+/** The PUTs a vault has written so far on each path (`vault_stores_total{path}`). */
+export function storePaths(metrics: VaultMetrics): { statement: number; transaction: number } {
+  const lines = metrics.expose().split('\n');
+  const n = (path: string) =>
+    Number(
+      lines
+        .find((l) => l.startsWith(`vault_stores_total{path="${path}"}`))
+        ?.split(' ')
+        .pop() ?? 0,
+    );
+  return { statement: n('statement'), transaction: n('transaction') };
 }

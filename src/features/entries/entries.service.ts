@@ -64,10 +64,10 @@ const denied = (reason: string) => new ForbiddenError().withReason(reason);
  * `If-None-Match: *` gives exactly one 201).
  */
 export async function storeEntry({ ctx, input }: { ctx: OperationContext; input: StoreInput }): Promise<{ entry: StoredEntry; created: boolean }> {
-  const once = await createInOneStatement(ctx, input);
-  if (once.created) {
+  const once = await storeInOneRoundTrip(ctx, input);
+  if (once.stored) {
     ctx.onStore?.('statement');
-    return { entry: toMeta(once.created), created: true };
+    return { entry: toMeta(once.stored), created: once.created };
   }
   ctx.onStore?.('transaction');
   const stored = await inTransaction(
@@ -86,27 +86,34 @@ export async function storeEntry({ ctx, input }: { ctx: OperationContext; input:
 }
 
 /**
- * The common store — a new key — in one statement (store-statement.repository): `judgeStore` decides ahead
- * on what the policy snapshot holds, no row under the key, and any key_ref registration the decision
- * admits; the statement writes the entry and its access-log row only if all of that holds in its own
- * snapshot. Nothing created, having written nothing, when it cannot be taken or did not hold — no snapshot of
- * either policy, an Idempotency-Key (its claim needs the transaction), a decision that refuses (the
- * transaction judges and records refusals from what it reads under lock), a row under the key, or facts
- * that changed (the snapshot is dropped) — and the caller runs the transaction.
+ * The common store — a create, or a replace the caller may make — in one statement
+ * (store-statement.repository): `judgeStore` decides ahead on what the policy snapshot holds, no row under
+ * the key and any key_ref registration the decision admits, and `storeGrants` on each case of a row that
+ * may be under it; the statement writes the entry, its access-log row and a replaced version's purge-log
+ * row only if all of that holds in its own snapshot. Nothing stored, having written nothing, when it cannot
+ * be taken or did not hold — no snapshot of either policy, an Idempotency-Key (its claim needs the
+ * transaction), a decision that refuses (the transaction judges and records refusals from what it reads
+ * under lock), a row the verdicts do not grant, a hold changing, or facts that changed (the snapshot is
+ * dropped) — and the caller runs the transaction.
  */
-async function createInOneStatement(ctx: OperationContext, input: StoreInput): Promise<{ created?: EntryRow; notInSnapshot?: boolean }> {
+async function storeInOneRoundTrip(
+  ctx: OperationContext,
+  input: StoreInput,
+): Promise<{ stored?: undefined; notInSnapshot?: boolean } | { stored: EntryRow; created: boolean }> {
   // The app's own snapshots (http/operation-context); any other verdict source has no store facts.
   if (!(ctx.policies instanceof PolicySnapshots) || ctx.idempotency) return {};
   const policies = ctx.policies;
+  const now = ctx.clock.now();
   let facts: Awaited<ReturnType<PolicySnapshots['storeFacts']>>;
+  let grants: string | undefined;
   try {
     facts = await policies.storeFacts(input.key.purpose, input.accessPolicy);
+    if (!facts) return { notInSnapshot: true };
+    grants = await policies.storeGrantsFor(ctx.actor, facts, { createOnly: input.createOnly, ifMatch: input.ifMatch !== undefined }, now);
   } catch {
     // The snapshot could not be read (the database is away): the transaction decides, and answers 503 if it cannot.
     return {};
   }
-  if (!facts) return { notInSnapshot: true };
-  const now = ctx.clock.now();
   const keyStates = admittedKeyStates(input.keyRef, ctx.settings.requireRegisteredKeys);
   if (keyStates.length === 0) return {};
   const assumed = keyStates[0]!;
@@ -121,7 +128,8 @@ async function createInOneStatement(ctx: OperationContext, input: StoreInput): P
         held: false,
         key: assumed === 'absent' ? undefined : { status: assumed },
       },
-      { ...input, purpose: input.key.purpose, externalId: input.key.externalId },
+      // If-Match is the statement's to check against the row it finds (no row matches it, so it then creates nothing).
+      { ...input, purpose: input.key.purpose, externalId: input.key.externalId, ifMatch: undefined },
       { actor: ctx.actor, now, requireRegisteredKeys: ctx.settings.requireRegisteredKeys, etag: newEtag() },
     );
   } catch (error) {
@@ -130,12 +138,16 @@ async function createInOneStatement(ctx: OperationContext, input: StoreInput): P
   }
   const principal = ctx.actor;
   const latest = writeBy(ctx);
-  const created = await asStatement(ctx, async () => {
+  const written = await asStatement(ctx, async () => {
     const out = await storeInOneStatement(ctx.db, {
       values: plan.values,
       retentionDigest: facts.retention.digest,
       policyDigest: facts.policy.digest,
       keyStates,
+      // No verdict table (more policies than one should carry): a create only; a row under the key falls back.
+      ...(grants !== undefined && { grants }),
+      ...(input.ifMatch !== undefined && { ifMatch: input.ifMatch }),
+      ...(input.expiresAt !== undefined && { requestedExpiry: input.expiresAt }),
       now,
       ...(latest && { writeBy: latest }),
       caller: {
@@ -146,12 +158,12 @@ async function createInOneStatement(ctx: OperationContext, input: StoreInput): P
         clientAddr: ctx.info.clientAddr,
       },
     });
-    if (out.stored) return { status: 201, reason: null, result: out.stored };
+    if (out.stored) return { status: out.status, reason: null, result: { stored: out.stored, created: out.status === 201 } };
     if (!out.factsHeld) policies.invalidate();
     // Late: the transaction that follows finds the deadline passed too and answers 503, writing nothing.
-    return { status: 0, reason: out.late ? 'late' : out.factsHeld ? 'key_taken' : 'facts_changed' };
+    return { status: 0, reason: out.late ? 'late' : out.factsHeld ? 'not_granted' : 'facts_changed' };
   });
-  return created ? { created } : {};
+  return written ?? {};
 }
 
 /**

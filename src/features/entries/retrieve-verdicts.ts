@@ -1,6 +1,7 @@
 import { decide, type PolicyRules } from '../policies/access-rules';
 import type { Principal } from '../../kernel/principal';
 import type { RetentionPolicy } from '../policies/retention';
+import { storeGrants } from './store-decision';
 
 /** An access policy as the hot read path knows it: its rules, and the database's digest of exactly those rules. */
 export interface PolicySnapshot {
@@ -91,6 +92,38 @@ export class PolicySnapshots {
   }
 
   /**
+   * store-decision `storeGrants` for this caller, purpose, named policy and preconditions, from the current
+   * snapshot (kept with the verdict tables, so bounded and dropped with them); undefined when there are so
+   * many policies that the table would cost more than it saves.
+   */
+  async storeGrantsFor(
+    principal: Principal,
+    facts: { retention: RetentionSnapshot; policy: PolicySnapshot & { name: string } },
+    request: { createOnly: boolean; ifMatch: boolean },
+    now: Date,
+  ): Promise<string | undefined> {
+    const { policies, tables } = await (this.current ?? this.reload());
+    if (policies.size > MAX_POLICIES_PER_TABLE) return undefined;
+    const purpose = facts.retention.policy.purpose;
+    const key = `store\u0000${callerKey(principal)}\u0000${purpose}\u0000${facts.policy.name}\u0000${request.createOnly}\u0000${request.ifMatch}`;
+    let table = tables.get(key);
+    if (table === undefined) {
+      table = storeGrants(policies, facts.retention.policy, facts.policy, request, principal, now);
+      this.keep(tables, key, table);
+    }
+    return table;
+  }
+
+  private keep(tables: Map<string, string>, key: string, table: string) {
+    if (this.cachedChars + table.length > MAX_CACHED_CHARS) {
+      tables.clear();
+      this.cachedChars = 0;
+    }
+    tables.set(key, table);
+    this.cachedChars += table.length;
+  }
+
+  /**
    * The verdict table for this caller and purpose, from the current snapshot (computed once per distinct
    * caller and existing purpose); undefined when there are so many policies that sending the table with
    * every read would cost more than the second round trip it saves.
@@ -103,12 +136,7 @@ export class PolicySnapshots {
     if (table === undefined) {
       table = retrieveVerdicts(policies, principal, purpose);
       if (purposes && !purposes.has(purpose)) return table;
-      if (this.cachedChars + table.length > MAX_CACHED_CHARS) {
-        tables.clear();
-        this.cachedChars = 0;
-      }
-      tables.set(key, table);
-      this.cachedChars += table.length;
+      this.keep(tables, key, table);
     }
     return table;
   }

@@ -1,7 +1,7 @@
 import { decide, type PolicyRules } from '../policies/access-rules';
 import { isGone, resolveExpiry, type RetentionPolicy } from '../policies/retention';
 import { keyRefusal, KEY_STATUSES, type KeyStatus } from '../keys/key-status';
-import { ConflictError, ForbiddenError, PolicyMissingError, PreconditionFailedError } from '../../kernel/errors';
+import { ConflictError, ForbiddenError, PolicyMissingError, PreconditionFailedError, VaultError } from '../../kernel/errors';
 import { hasRole, type Principal } from '../../kernel/principal';
 
 /** What a store asks: the request's own part (entries.service `StoreInput` is this plus its key). */
@@ -205,4 +205,76 @@ export function admittedKeyStates(keyRef: string | undefined, requireRegistered:
     admittedByCase.set(cacheKey, states);
   }
   return states;
+}
+
+/**
+ * Whether `judgeStore` grants this store over a row under the key, in each case the one-statement store
+ * tells apart — the row live and under policy P (one of the snapshot's), owned by the caller or not, or
+ * gone (expired, or a shredded tombstone), owned by the caller or not — as the JSON that statement takes:
+ * `{"live": {"<P>": {"digest": …, "owner": bool, "other": bool}}, "gone": {"owner": bool, "other": bool}}`.
+ * Each verdict is `judgeStore` itself on a row made for that case, with every fact the statement checks
+ * on its own set so that it passes: an ETag the request's If-Match lists (the statement compares the real
+ * one), no hold (it looks for one), a created_at of now (it bounds the expiry by the real one), no key_ref
+ * (it checks the registration). The retention policy, the named access policy, the caller and the
+ * request's preconditions are the ones the plan was judged on, so a verdict is true only when the store
+ * would be granted over a row of that case.
+ */
+export function storeGrants(
+  policies: ReadonlyMap<string, { rules: PolicyRules; digest: string }>,
+  retention: RetentionPolicy,
+  policy: { name: string; rules: PolicyRules },
+  request: { createOnly: boolean; ifMatch: boolean },
+  actor: Principal,
+  now: Date,
+): string {
+  const etag = 'the-etag';
+  const input: StoreRequest = {
+    purpose: retention.purpose,
+    externalId: 'x',
+    encryptedValue: 'new',
+    accessPolicy: policy.name,
+    createOnly: request.createOnly,
+    ...(request.ifMatch && { ifMatch: [etag] }),
+  };
+  const grants = (existing: ExistingEntry, currentRules: PolicyRules | undefined, status: 200 | 201): boolean => {
+    try {
+      return (
+        judgeStore({ retention, policy, existing, currentRules, held: false, key: undefined }, input, { actor, now, requireRegisteredKeys: false, etag })
+          .status === status
+      );
+    } catch (error) {
+      if (error instanceof VaultError) return false;
+      throw error;
+    }
+  };
+  const row = (ownerApp: string, accessPolicy: string, gone: boolean): ExistingEntry => ({
+    id: 1,
+    purpose: retention.purpose,
+    externalId: 'x',
+    encryptedValue: 'old',
+    algorithmHint: null,
+    keyRef: null,
+    metadata: null,
+    fingerprint: null,
+    accessPolicy,
+    ownerApp,
+    ownerIdentity: null,
+    etag,
+    retrievalCount: 0,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: gone ? now : new Date(now.getTime() + 1),
+    purgedAt: null,
+    valueWrittenAt: now,
+  });
+  // An owner that cannot be the caller (app names never contain NUL).
+  const other = `\u0000${actor.app}`;
+  const live: Record<string, { digest: string; owner: boolean; other: boolean }> = {};
+  for (const [name, { rules, digest }] of policies) {
+    live[name] = { digest, owner: grants(row(actor.app, name, false), rules, 200), other: grants(row(other, name, false), rules, 200) };
+  }
+  return JSON.stringify({
+    live,
+    gone: { owner: grants(row(actor.app, policy.name, true), undefined, 201), other: grants(row(other, policy.name, true), undefined, 201) },
+  });
 }

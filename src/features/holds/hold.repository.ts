@@ -27,10 +27,10 @@ const fromRow = (r: Record<string, unknown>): LegalHold => ({
 });
 
 /** Whether a hold covers the entry aliased `e` (SQL): the one rule, used by every path that destroys ciphertext. */
-export const HELD = (e: string): SQL =>
-  sql.raw(`exists (select 1 from vault.legal_holds h where h.purpose = ${e}.purpose
+export const HELD_SQL = (e: string): string => `exists (select 1 from vault.legal_holds h where h.purpose = ${e}.purpose
     and (h.external_ids is null or ${e}.external_id = any(h.external_ids))
-    and (h.owner_app is null or h.owner_app = ${e}.owner_app))`);
+    and (h.owner_app is null or h.owner_app = ${e}.owner_app))`;
+export const HELD = (e: string): SQL => sql.raw(HELD_SQL(e));
 
 const HOLD_LOCK_CLASS = 73411903;
 
@@ -40,8 +40,11 @@ const HOLD_LOCK_CLASS = 73411903;
  * takes it exclusive — so a hold placed while a sweep batch runs waits for it, and every later batch sees it.
  */
 export async function lockHoldsShared(tx: Db): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock_shared(${HOLD_LOCK_CLASS}::int, 0)`);
+  await tx.execute(sql.raw(`select ${HOLDS_LOCK_SHARED}`));
 }
+
+/** The shared holds lock as an SQL expression (void), for a statement that destroys on its own. */
+export const HOLDS_LOCK_SHARED = `pg_advisory_xact_lock_shared(${HOLD_LOCK_CLASS}, 0)`;
 
 async function lockHoldsExclusive(tx: Db): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${HOLD_LOCK_CLASS}::int, 0)`);

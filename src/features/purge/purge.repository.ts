@@ -5,9 +5,36 @@ import type { Db } from '../../storage/database';
 import { queryRows } from '../../storage/raw';
 
 /** JSON string literal of a text expression, exactly as JSON.stringify writes it; `null` for NULL. */
-const j = (expr: SQL) => sql`coalesce(to_json(${expr})::text, 'null')`;
+const j = (expr: string) => `coalesce(to_json(${expr})::text, 'null')`;
 /** RFC 3339 UTC with milliseconds, as Date.prototype.toISOString writes it. */
-const isoText = (expr: SQL) => sql`to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const isoText = (expr: string) => `to_char(${expr} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * The canonical purge record (docs/purge-proof.md) of the entry version aliased `v` — its columns, and
+ * `method` and `reason` — purged at the timestamptz expression `purgedAt`, as SQL text. The purge statement
+ * below and the one-statement store (features/entries/store-statement.repository), which destroys the
+ * version it replaces, build it here; features/purge/purge-proof.ts is the same recipe in TypeScript.
+ */
+export function purgeRecordSql(v: string, purgedAt: string): string {
+  return `'{"access_policy":' || ${j(`${v}.access_policy`)}
+    || ',"algorithm_hint":' || ${j(`${v}.algorithm_hint`)}
+    || ',"created_at":' || to_json(${isoText(`${v}.created_at`)})::text
+    || ',"expires_at":' || to_json(${isoText(`${v}.expires_at`)})::text
+    || ',"external_id":' || ${j(`${v}.external_id`)}
+    || ',"fingerprint":' || ${j(`${v}.fingerprint`)}
+    || ',"key_ref":' || ${j(`${v}.key_ref`)}
+    || ',"method":' || ${j(`${v}.method`)}
+    || ',"owner_app":' || ${j(`${v}.owner_app`)}
+    || ',"purged_at":' || to_json(${isoText(purgedAt)})::text
+    || ',"purpose":' || ${j(`${v}.purpose`)}
+    || ',"reason":' || ${j(`${v}.reason`)}
+    || ',"updated_at":' || to_json(${isoText(`${v}.updated_at`)})::text
+    || ',"v":1'
+    || ',"value_sha256":"' || encode(sha256(convert_to(${v}.encrypted_value, 'UTF8')), 'hex') || '"}'`;
+}
+
+/** The proof of a record: 'sha256:' and the hex SHA-256 of its UTF-8 text. */
+export const proofSql = (record: string) => `'sha256:' || encode(sha256(convert_to(${record}, 'UTF8')), 'hex')`;
 
 export interface PurgeActor {
   app: string;
@@ -68,23 +95,8 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
     o.target.kind !== 'due'
       ? sql`${o.target.reason}::text`
       : sql`case when v0.expires_at <= ${now}::timestamptz
-                 then 'expired at ' || ${isoText(sql`v0.expires_at`)}
+                 then 'expired at ' || ${sql.raw(isoText('v0.expires_at'))}
                  else 'retention maximum of ' || r.max_retention_days || ' days reached' end || '; sweep'`;
-  const record = sql`'{"access_policy":' || ${j(sql`v.access_policy`)}
-    || ',"algorithm_hint":' || ${j(sql`v.algorithm_hint`)}
-    || ',"created_at":' || to_json(${isoText(sql`v.created_at`)})::text
-    || ',"expires_at":' || to_json(${isoText(sql`v.expires_at`)})::text
-    || ',"external_id":' || ${j(sql`v.external_id`)}
-    || ',"fingerprint":' || ${j(sql`v.fingerprint`)}
-    || ',"key_ref":' || ${j(sql`v.key_ref`)}
-    || ',"method":' || ${j(sql`v.method`)}
-    || ',"owner_app":' || ${j(sql`v.owner_app`)}
-    || ',"purged_at":' || to_json(${isoText(sql`${now}::timestamptz`)})::text
-    || ',"purpose":' || ${j(sql`v.purpose`)}
-    || ',"reason":' || ${j(sql`v.reason`)}
-    || ',"updated_at":' || to_json(${isoText(sql`v.updated_at`)})::text
-    || ',"v":1'
-    || ',"value_sha256":"' || encode(sha256(convert_to(v.encrypted_value, 'UTF8')), 'hex') || '"}'`;
   return sql`with cand as (${candidates}),
     victims as (
       select v0.id, v0.purpose, v0.external_id, v0.encrypted_value, v0.access_policy, v0.algorithm_hint, v0.key_ref,
@@ -103,7 +115,7 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
        where v0.purged_at is null
          ${/* a second guard: a purge never destroys a held entry (a replace or re-wrap was judged by its caller) */ o.target.kind === 'replace' ? sql`` : sql`and not ${HELD('v0')}`}
     ),
-    recs as (select v.*, ${record} as record from victims v),
+    recs as (select v.*, ${sql.raw(purgeRecordSql('v', 'n.at'))} as record from victims v, (select ${now}::timestamptz as at) n),
     deleted as (
       delete from vault.entries e using recs where e.id = recs.id and recs.method not in ('crypto-shred', 'replace', 'rewrap') returning e.id
     ),
@@ -121,7 +133,7 @@ function purgeStatement(o: PurgeSetOptions, finalSelect: SQL): SQL {
     logged as (
       insert into vault.purge_log (purged_at, purpose, external_id, method, reason, actor_app, actor_identity, request_id, record, proof, sweep_run_id)
       select ${now}::timestamptz, purpose, external_id, method, reason, ${o.actor.app}::text, ${o.actor.identity}::text, ${o.actor.requestId}::text, record,
-             case when (${o.proofs}::boolean or ${replacing}::boolean) and want_proof then 'sha256:' || encode(sha256(convert_to(record, 'UTF8')), 'hex') end,
+             case when (${o.proofs}::boolean or ${replacing}::boolean) and want_proof then ${sql.raw(proofSql('record'))} end,
              ${o.sweepRunId}::bigint
         from recs
       returning id, purpose, external_id, method, reason, record, proof
