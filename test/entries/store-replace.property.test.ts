@@ -265,11 +265,11 @@ describe('one-statement replace ≡ the transaction (judgeStore on what it reads
             expect(sEntry.kept.encrypted_value).toBe(was.encryptedValue);
             expect(sPurges).toEqual([]);
             expect(await logOf(sId)).toEqual([]);
-            // Not written although the snapshot was current and the create was planned: only when the
-            // transaction does not write either, or the key's registration is one the plan does not admit.
-            // (A store whose rules refuse a create but grant this caller's replace — a store rule only an
-            // owner passes — is not planned ahead, and takes the transaction.)
-            if (plan && sameFacts(snapshotFacts, dbFacts) && keyStates.includes(request.key ?? 'absent')) {
+            // Not written although the snapshot was current: only when the transaction does not write
+            // either, or the key's registration is one the plan does not admit. (A create the rules refuse
+            // is never planned, and never needs to be: no rule grants a replace it refuses a create — a
+            // replace is judged with the entry's owner, a create with none, which `owner` admits.)
+            if (sameFacts(snapshotFacts, dbFacts) && keyStates.includes(request.key ?? 'absent')) {
               expect([200, 201]).not.toContain(transaction.status);
             }
           }
