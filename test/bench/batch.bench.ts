@@ -70,6 +70,7 @@ async function statementFloor(url: string): Promise<{ statements: number }> {
           fill('127.0.0.1'),
           `[${verdicts}]`,
           true,
+          new Date(Date.now() + 10_000).toISOString(),
         ],
         { prepare: true },
       );

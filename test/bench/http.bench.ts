@@ -127,7 +127,7 @@ const CALLER = ["'admin'", 'null', "'api_key'", "'127.0.0.1'"];
 
 function pgbenchRead(operation: 'retrieve' | 'exists', verdicts: string): string {
   const key = "'payment-' || :id";
-  return `\\set id random(1, ${ENTRIES})\n${pgbenchStatement(AUDITED_READ_SQL, ["'card'", key, lit(verdicts), CALLER[0]!, 'now()', lit(operation), 'md5(random()::text)', ...CALLER.slice(1), "'{}'"])}\n`;
+  return `\\set id random(1, ${ENTRIES})\n${pgbenchStatement(AUDITED_READ_SQL, ["'card'", key, lit(verdicts), CALLER[0]!, 'now()', lit(operation), 'md5(random()::text)', ...CALLER.slice(1), "'{}'", "now() + interval '10 seconds'"])}\n`;
 }
 
 /**

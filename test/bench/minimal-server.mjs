@@ -15,7 +15,20 @@ createServer(async (req, res) => {
   const id = req.url.slice('/vault/card/'.length);
   const [row] = await sql.unsafe(
     o.sql,
-    ['card', id, o.verdicts, 'admin', new Date().toISOString(), 'retrieve', `min-${process.pid}-${n++}`, null, 'api_key', '127.0.0.1', '{}'],
+    [
+      'card',
+      id,
+      o.verdicts,
+      'admin',
+      new Date().toISOString(),
+      'retrieve',
+      `min-${process.pid}-${n++}`,
+      null,
+      'api_key',
+      '127.0.0.1',
+      '{}',
+      new Date(Date.now() + 10_000).toISOString(),
+    ],
     {
       prepare: true,
     },

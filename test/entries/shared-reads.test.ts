@@ -7,6 +7,9 @@ import type { Principal } from '../../src/kernel/principal';
 import { putAccessPolicy, putRetention, store } from '../support/fixtures';
 import { createTestVault, type TestVault } from '../support/test-app';
 import { createVaultMetrics } from '../../src/metrics/vault-metrics';
+import { readManyAndAudit } from '../../src/features/entries/batch-read.repository';
+import { holdOpen } from '../support/open-transaction';
+import { sql } from 'drizzle-orm';
 
 const pay: Principal = { kind: 'principal', app: 'pay', roles: [], method: 'api_key' };
 const other: Principal = { kind: 'principal', app: 'other', roles: [], method: 'api_key', identity: 'svc-1' };
@@ -132,6 +135,99 @@ describe('reads that share their round trips', () => {
     await first;
     expect(await rowsOf(late.requestId)).toEqual([]);
   });
+
+  /**
+   * A read sent in time whose statement only runs later (here: behind a transaction that holds the access
+   * log locked; in production, queued in the driver through an outage) would record a granted read its
+   * caller never got, since the caller was answered 503 at the deadline. The statement checks the deadline
+   * again on the database's clock once it runs, and raises, so none of its rows commits.
+   */
+  describe('the deadline bounds the statement on the database clock', () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    /** Runs `send` while the access log is locked, and releases the lock after `holdMs`. */
+    async function behindALock<T>(send: () => Promise<T>, holdMs: number): Promise<PromiseSettledResult<T>> {
+      const lock = holdOpen(vault.db.db, (tx) => tx.execute(sql`lock table vault.access_log in exclusive mode`), 'rollback');
+      await lock.ready;
+      const sent = send();
+      // Settled either way, so that an early rejection is not left unhandled while the lock is held.
+      const settled = Promise.allSettled([sent]);
+      await sleep(holdMs);
+      lock.release();
+      await lock.done;
+      return (await settled)[0]!;
+    }
+
+    it('control: with no deadline, the same read behind the lock still records its row once it runs', async () => {
+      const read = await readOf(pay, 'card', 'c-1', 'retrieve');
+      const out = await behindALock(
+        () => readAndAudit(vault.db.db, { ...read, now: vault.clock.now(), caller: { ...read.caller, requestId: read.requestId } }),
+        500,
+      );
+      expect(out.status).toBe('fulfilled');
+      expect((await rowsOf(read.requestId)).map((r) => r.granted)).toEqual([true]);
+    });
+
+    it('a single read that starts running past its deadline raises and records nothing', async () => {
+      const read = await readOf(pay, 'card', 'c-1', 'retrieve');
+      const writeBy = new Date(Date.now() + 150);
+      const out = await behindALock(
+        () => readAndAudit(vault.db.db, { ...read, now: vault.clock.now(), caller: { ...read.caller, requestId: read.requestId }, writeBy }),
+        500,
+      );
+      expect(out.status).toBe('rejected');
+      // Drizzle wraps the driver's error; the database's own words are its cause.
+      const error = (out as PromiseRejectedResult).reason as Error & { cause?: Error };
+      expect(error.cause?.message ?? error.message).toMatch(/ran past its request deadline/);
+      expect(await rowsOf(read.requestId)).toEqual([]);
+    });
+
+    it('a list of reads is bounded by its earliest deadline: past it, none of them is recorded', async () => {
+      const reads = await Promise.all([readOf(pay, 'card', 'c-1', 'retrieve'), readOf(other, 'token', 't-1', 'exists')]);
+      const tables = [...new Set(reads.map((r) => r.verdicts))];
+      const out = await behindALock(
+        () =>
+          readManyAndAudit(vault.db.db, {
+            items: reads.map((r) => ({ ...r.key, operation: r.operation, requestId: r.requestId, caller: r.caller, table: tables.indexOf(r.verdicts) })),
+            verdicts: tables,
+            now: vault.clock.now(),
+            whole: false,
+            writeBy: new Date(Date.now() + 150),
+          }),
+        500,
+      );
+      expect(out.status).toBe('rejected');
+      for (const r of reads) expect(await rowsOf(r.requestId)).toEqual([]);
+    });
+
+    /** Two reads that go out together behind the lock: a read already late takes the one lane for a tick, so both queue. */
+    async function groupBehindALock(soonMs: number) {
+      const shared = new SharedReads(vault.db.db, 1, () => vault.clock.now());
+      const late = { ...(await readOf(pay, 'card', 'c-1', 'exists')), deadline: Date.now() - 1 };
+      const soon = { ...(await readOf(pay, 'card', 'c-1', 'retrieve')), deadline: Date.now() + 250 + soonMs };
+      const later = { ...(await readOf(other, 'token', 't-1', 'retrieve')), deadline: Date.now() + 60_000 };
+      const out = await behindALock(() => Promise.allSettled([shared.read(late), shared.read(soon), shared.read(later)]), 500);
+      const settled = (out as PromiseFulfilledResult<PromiseSettledResult<unknown>[]>).value;
+      return { shared, settled, soon, later };
+    }
+
+    it('control: a group sent in time whose deadlines are far enough is served and recorded', async () => {
+      const { shared, settled, soon, later } = await groupBehindALock(5_000);
+      expect([shared.statements, shared.reads]).toEqual([1, 2]);
+      expect(settled.map((s) => s.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+      expect((await rowsOf(soon.requestId)).length).toBe(1);
+      expect((await rowsOf(later.requestId)).length).toBe(1);
+    });
+
+    it('a group is bounded by its earliest deadline: past it, neither read is recorded, though one had a minute left', async () => {
+      const { shared, settled, soon, later } = await groupBehindALock(150);
+      // One statement carried both (the late one was never sent).
+      expect([shared.statements, shared.reads]).toEqual([1, 2]);
+      expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(await rowsOf(soon.requestId)).toEqual([]);
+      expect(await rowsOf(later.requestId)).toEqual([]);
+    });
+  });
 });
 
 describe('GETs and HEADs through the HTTP app share their statements when they queue', () => {
@@ -175,5 +271,68 @@ describe('GETs and HEADs through the HTTP app share their statements when they q
     } finally {
       await vault.close();
     }
+  });
+});
+
+describe('a GET answered 503 at its deadline is never recorded as served afterwards', () => {
+  let vault: TestVault;
+  let fast: TestVault;
+  beforeAll(async () => {
+    vault = await createTestVault({ apps: [{ name: 'pay' }] });
+    fast = await createTestVault({ apps: [{ name: 'pay' }], database: vault.db, clock: vault.clock, config: { server: { request_timeout_ms: 400 } } });
+    await putRetention(vault, 'card');
+    await store(vault, 'pay', 'card', 'late-1', { encrypted_value: 'v-late' });
+  });
+  afterAll(async () => {
+    await fast.close();
+    await vault.close();
+  });
+
+  /** The request answered while the access log is locked, then what the database holds for it once the lock is gone. */
+  async function answeredBehindALock(method: string, path: string, body?: unknown) {
+    // Warm: the policy snapshot is loaded, so the request goes straight to its one statement.
+    expect((await fast.request('GET', '/vault/card/late-1', { as: 'pay' })).status).toBe(200);
+    const lock = holdOpen(vault.db.db, (tx) => tx.execute(sql`lock table vault.access_log in exclusive mode`), 'rollback');
+    await lock.ready;
+    const requestId = `late-${Math.random().toString(36).slice(2)}`;
+    const answer = fast.request(method, path, { as: 'pay', headers: { 'X-Request-Id': requestId }, ...(body !== undefined && { body }) });
+    const settled = Promise.allSettled([answer]);
+    await new Promise((r) => setTimeout(r, 900));
+    lock.release();
+    await lock.done;
+    const [res] = await settled;
+    // Time for a statement still in flight to commit.
+    await new Promise((r) => setTimeout(r, 300));
+    const rows = await vault.db.query<{ request_id: string; granted: boolean; status: number }>(
+      "select request_id, granted, status from vault.access_log where request_id like $1 || '%' and operation in ('retrieve', 'exists')",
+      [requestId],
+    );
+    return { status: res!.status === 'fulfilled' ? res!.value.status : 0, rows };
+  }
+
+  it('a GET', async () => {
+    const out = await answeredBehindALock('GET', '/vault/card/late-1');
+    expect(out.status).toBe(503);
+    expect(out.rows.filter((r) => r.granted)).toEqual([]);
+  });
+
+  it('a HEAD', async () => {
+    const out = await answeredBehindALock('HEAD', '/vault/card/late-1');
+    expect(out.status).toBe(503);
+    expect(out.rows.filter((r) => r.granted)).toEqual([]);
+  });
+
+  it('a batch of GETs', async () => {
+    const operations = [
+      { op: 'get', external_id: 'late-1' },
+      { op: 'head', external_id: 'late-1' },
+    ];
+    // The same batch with nothing in its way is served, one statement for both items.
+    const served = await fast.request('POST', '/vault/card/_batch', { as: 'pay', body: { operations } });
+    expect(served.status).toBe(200);
+    expect(((await served.json()) as { results: { status: number }[] }).results.map((r) => r.status)).toEqual([200, 200]);
+    const out = await answeredBehindALock('POST', '/vault/card/_batch', { operations });
+    expect(out.status).toBe(503);
+    expect(out.rows.filter((r) => r.granted)).toEqual([]);
   });
 });

@@ -19,6 +19,13 @@ export interface AuditedReadInput {
    * 304 `not_modified` instead, with no blob and, on a GET, no retrieval spent.
    */
   ifNoneMatch?: readonly string[];
+  /**
+   * The latest the access-log row may be written (the request's deadline less the commit margin): a
+   * statement that starts running later — queued in the driver through an outage, or waiting on a lock —
+   * raises on the database's clock (vault.before_deadline, migration 0012), so nothing of it commits after
+   * its caller was answered 503.
+   */
+  writeBy?: Date;
 }
 
 /**
@@ -100,9 +107,10 @@ ${READ_CASE}
     end as verdict
     from known k
 ), logged as (
+  /* past the request's deadline by the database's clock, the statement raises and writes nothing */
   insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
   select $5, $7, $6, $1, $2, $4, $8, $9, $10, (verdict ->> 0)::int in (200, 304), (verdict ->> 0)::int, verdict ->> 1
-    from decided where (verdict ->> 0)::int >= 100
+    from decided where (verdict ->> 0)::int >= 100 and vault.before_deadline($12::timestamptz)
 )
 select id, purpose, external_id,
        case when $6 = 'retrieve' and verdict ->> 0 = '200' then encrypted_value else '' end as encrypted_value,
@@ -130,6 +138,7 @@ export async function readAndAudit(db: Db, input: AuditedReadInput): Promise<Aud
     caller.authMethod,
     caller.clientAddr,
     arrayLiteral(input.ifNoneMatch ?? []),
+    input.writeBy?.toISOString() ?? null,
   ]);
   const row = rows[0];
   // No row: the entry's policy is not in the table or its rules changed.

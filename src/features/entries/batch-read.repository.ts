@@ -35,6 +35,8 @@ export interface ManyReadInput {
    * with its row; the others are left to their own path.
    */
   whole: boolean;
+  /** The earliest deadline among the items, less the commit margin: as audited-read's `writeBy`, for all of them. */
+  writeBy?: Date;
 }
 
 /** One item as the statement decided it, in request order: as audited-read's answer for one entry (status 0: undecided). */
@@ -49,7 +51,8 @@ export interface ManyReadDecision {
  * each with its own purpose, caller, operation, request id and verdict table, judged with the same CASE
  * arms in READ_ORDER (`$5` is the time, as there). An item whose policy is not in its table or whose
  * rules changed is left out (`known`), one that is undecided (a GET on a retrieval budget) is status 0;
- * neither writes a row. With `$12` (whole) a single such item stops every row.
+ * neither writes a row. With `$12` (whole) a single such item stops every row; past `$13` (the earliest
+ * item's deadline) the statement raises on the database's clock and writes none.
  */
 export const MANY_READ_SQL = `
 with wanted as (
@@ -80,7 +83,7 @@ ${readCase('k.operation')}
 ), logged as (
   insert into vault.access_log (created_at, request_id, operation, purpose, external_id, app, identity, auth_method, client_addr, granted, status, reason)
   select $5, request_id, operation, purpose_w, wanted_id, app_w, identity_w, auth_w, addr_w, (verdict ->> 0)::int = 200, (verdict ->> 0)::int, verdict ->> 1
-    from decided where (verdict ->> 0)::int >= 100 and (select write_rows from whole) order by ord
+    from decided where (verdict ->> 0)::int >= 100 and (select write_rows from whole) and vault.before_deadline($13::timestamptz) order by ord
 )
 select ord, id, purpose, external_id,
        case when w.write_rows and operation = 'retrieve' and verdict ->> 0 = '200' then encrypted_value else '' end as encrypted_value,
@@ -118,6 +121,7 @@ export async function readManyAndAudit(db: Db, input: ManyReadInput): Promise<{ 
     column((i) => i.caller.clientAddr),
     `[${input.verdicts.join(',')}]`,
     input.whole,
+    input.writeBy?.toISOString() ?? null,
   ]);
   const byOrd = new Map(rows.map((r) => [Number(r.ord), r]));
   const decisions = items.map((_, i): ManyReadDecision => {

@@ -1,6 +1,6 @@
 import type { OperationContext } from '../../kernel/context';
 import type { AuditOperation } from '../../kernel/audit';
-import { asBatchStatement, inBatch, type BatchStep, type DeferredOutcome, type Outcome, type StepResult } from '../../kernel/executor';
+import { asBatchStatement, inBatch, type BatchStep, type DeferredOutcome, type Outcome, type StepResult, writeBy } from '../../kernel/executor';
 import type { Db } from '../../storage/database';
 import type { EntryRow } from '../../storage/schema/index';
 import { isDeadlock, isUniqueViolation } from '../../storage/transaction';
@@ -126,6 +126,7 @@ async function readInOneStatement(
   }
   const principal = ctx.actor;
   const caller = { app: principal.app, identity: principal.identity ?? null, authMethod: principal.method, clientAddr: ctx.info.clientAddr };
+  const latest = writeBy(ctx);
   return asBatchStatement<BatchValue>(ctx, async () => {
     const verdicts = await policies.verdictsFor(principal, purpose);
     if (verdicts === undefined) return undefined;
@@ -141,6 +142,7 @@ async function readInOneStatement(
       verdicts: [verdicts],
       now: ctx.clock.now(),
       whole: true,
+      ...(latest && { writeBy: latest }),
     });
     if (out.decisions.some((d) => d.reason === 'policy_changed')) policies.invalidate();
     if (!out.written) return undefined;

@@ -369,6 +369,7 @@ async function readInOneStatement(
   if (!ctx.policies) return undefined;
   const policies = ctx.policies;
   const principal = ctx.actor;
+  const latest = writeBy(ctx);
   return asStatement(ctx, async () => {
     const verdicts = await policies.verdictsFor(principal, key.purpose);
     if (verdicts === undefined) return { status: 0, reason: 'too_many_policies' };
@@ -391,6 +392,7 @@ async function readInOneStatement(
             now: ctx.clock.now(),
             caller: { requestId: ctx.info.requestId, ...caller },
             ...(ifNoneMatch !== undefined && { ifNoneMatch }),
+            ...(latest && { writeBy: latest }),
           });
     if (out.status === 0 && out.reason === 'policy_changed') policies.invalidate();
     // The row says 304 not_modified; to the executor, which only returns a grant or throws a refusal, it is a grant.

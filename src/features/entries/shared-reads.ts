@@ -30,7 +30,10 @@ export class ReadDeadlinePassed extends Error {
 
 /** Items in one shared statement at most (its parameters grow with it). */
 const MAX_GROUP = 64;
-/** As the executor's commit margin: a read sent this close to its deadline could be answered after it. */
+/**
+ * As the executor's commit margin: a read sent this close to its deadline could be answered after it. The
+ * statement carries the earliest of its reads' deadlines less this margin, and raises past it.
+ */
 const DEADLINE_MARGIN_MS = 250;
 
 /**
@@ -93,6 +96,10 @@ export class SharedReads {
       }
       return { ...read.key, operation: read.operation, requestId: read.requestId, caller: read.caller, table };
     });
+    // The earliest deadline bounds the statement: past it, on the database's clock, it writes nothing.
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const w of live) if (w.read.deadline !== undefined && w.read.deadline < earliest) earliest = w.read.deadline;
+    const writeBy = Number.isFinite(earliest) ? { writeBy: new Date(earliest - DEADLINE_MARGIN_MS) } : {};
     this.statements++;
     this.reads += live.length;
     this.onStatement?.(live.length);
@@ -100,11 +107,11 @@ export class SharedReads {
       if (live.length === 1) {
         // Alone: the single read's own statement, which is lighter than the list form.
         const { read } = live[0]!;
-        const out = await readAndAudit(this.db, { ...read, now, caller: { ...read.caller, requestId: read.requestId } });
+        const out = await readAndAudit(this.db, { ...read, now, caller: { ...read.caller, requestId: read.requestId }, ...writeBy });
         live[0]!.resolve(out);
         return;
       }
-      const { decisions } = await readManyAndAudit(this.db, { items, verdicts: [...tables.keys()], now, whole: false });
+      const { decisions } = await readManyAndAudit(this.db, { items, verdicts: [...tables.keys()], now, whole: false, ...writeBy });
       for (const [i, w] of live.entries()) w.resolve(decisions[i]!);
     } catch (error) {
       for (const w of live) w.reject(error);
