@@ -3,6 +3,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 import * as schema from './schema/index';
 import { lockDataDir, tightenDataDir, type DataDirLock } from './data-dir';
+import { sendFixedStatements } from './raw';
 
 export type VaultSchema = typeof schema;
 /** One handle type for both drivers; a transaction is also a `Db`, so repositories take either. */
@@ -123,6 +124,9 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     // Parse/Describe/Flush then Bind/Execute/Sync): nothing outlives the statement, so a pooler may hand the
     // next one to another server connection.
     const db = drizzle({ client: prepare ? alwaysPrepared(client) : client, schema, casing: 'snake_case' }) as unknown as Db;
+    // Drizzle has set the client's timestamp parsers to hand back text; fixed statements share them.
+    const fixed = { prepare };
+    sendFixedStatements(db, (text, params) => client.unsafe(text, params as never[], fixed));
     return {
       db,
       driver: 'postgres',
@@ -133,9 +137,10 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
       close: () => client.end({ timeout: 5 }),
     };
   }
-  const { PGlite, drizzle } = await import('./pglite-driver');
+  const { PGlite, drizzle, RAW_QUERY_OPTIONS } = await import('./pglite-driver');
   const { client, lock } = await openPglite(PGlite, target.dataDir, options);
   const db = drizzle({ client, schema, casing: 'snake_case' }) as unknown as Db;
+  sendFixedStatements(db, async (text, params) => (await client.query(text, params as unknown[], RAW_QUERY_OPTIONS)).rows);
   return {
     db,
     driver: 'pglite',

@@ -6,3 +6,16 @@
 export { PGlite } from '@electric-sql/pglite';
 export { drizzle } from 'drizzle-orm/pglite';
 export { migrate } from 'drizzle-orm/pglite/migrator';
+
+import { types } from '@electric-sql/pglite';
+
+/**
+ * How Drizzle's PGlite session asks for a raw statement's rows (objects; dates, times and intervals left
+ * as the database's text), for the fixed statements storage/raw.ts sends straight to PGlite.
+ */
+export const RAW_QUERY_OPTIONS = {
+  rowMode: 'object' as const,
+  parsers: Object.fromEntries(
+    [types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE, 1231, 1115, 1185, 1187, 1182].map((oid) => [oid, (value: string) => value]),
+  ),
+};

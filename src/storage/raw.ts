@@ -1,4 +1,4 @@
-import { Param, SQL, StringChunk } from 'drizzle-orm';
+import { DrizzleQueryError, Param, SQL, StringChunk } from 'drizzle-orm';
 import type { Db } from './database';
 
 /**
@@ -30,15 +30,40 @@ function cut(text: string): CutText {
   return { pieces, slots };
 }
 
+/** Sends a fixed text with its parameters straight to the driver a handle was opened on; answers its rows. */
+export type SendFixed = (text: string, params: readonly unknown[]) => Promise<unknown[]>;
+const senders = new WeakMap<Db, SendFixed>();
+
 /**
- * A fixed SQL text with `$n` parameters, on a handle or inside a transaction, through Drizzle's public
- * `execute`: the text is cut at its placeholders once, and each call only slots its parameters in (a
- * parameter used twice is sent twice). The statement Drizzle sends is the same text every time, so the
- * driver prepares it once per connection (storage/database.ts asks postgres.js to prepare everything).
- * Rows keep the database's column names; storage/rows.ts maps them. Parameters are strings, numbers,
- * booleans or null: timestamps go as ISO text and jsonb as JSON text cast in the SQL (`$n::text::jsonb`).
+ * Lets `preparedRows` send fixed statements on this handle straight to its driver (storage/database.ts,
+ * for the handles it opens). Only the handle itself: a transaction is another object, so its statements
+ * still go through Drizzle on the transaction's connection.
+ */
+export function sendFixedStatements(db: Db, send: SendFixed): void {
+  senders.set(db, send);
+}
+
+/**
+ * A fixed SQL text with `$n` parameters, on a handle or inside a transaction. On a handle the database
+ * layer opened, it goes to the driver as it is, parameters and all (what Drizzle's `execute` would send,
+ * without building and walking a SQL object per call: that was the largest part of the vault's own CPU
+ * per request, `npm run bench:profile`); a failure is wrapped as Drizzle wraps it. Inside a transaction
+ * it goes through Drizzle's public `execute`: the text is cut at its placeholders once, and each call only
+ * slots its parameters in (a parameter used twice is sent twice). Either way the text is the same every
+ * time, so the driver prepares it once per connection (storage/database.ts asks postgres.js to prepare
+ * everything, unless storage.prepared_statements is off). Rows keep the database's column names;
+ * storage/rows.ts maps them. Parameters are strings, numbers, booleans or null: timestamps go as ISO text
+ * and jsonb as JSON text cast in the SQL (`$n::text::jsonb`).
  */
 export async function preparedRows<T>(db: Db, text: string, params: readonly unknown[]): Promise<T[]> {
+  const send = senders.get(db);
+  if (send) {
+    try {
+      return (await send(text, params)) as T[];
+    } catch (error) {
+      throw new DrizzleQueryError(text, params as unknown[], error as Error);
+    }
+  }
   let compiled = cutTexts.get(text);
   if (!compiled) {
     compiled = cut(text);

@@ -8,6 +8,7 @@ import type { PolicyRules } from '../../src/features/policies/access-rules';
 import { retrieveVerdicts } from '../../src/features/entries/retrieve-verdicts';
 import { AUDITED_READ_SQL } from '../../src/features/entries/audited-read.repository';
 import { NO_GRANTS, STATEMENT_STORE_SQL } from '../../src/features/entries/store-statement.repository';
+import { ENTRY_COLUMNS } from '../../src/storage/rows';
 import { storeGrants } from '../../src/features/entries/store-decision';
 import { RETENTION_DIGEST } from '../../src/features/policies/policy.repository';
 
@@ -275,7 +276,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
       new Date(),
     );
     const floorTps = new Map<string, number>();
-    const vaultGetRps = new Map<number, number>();
+    const vaultRpsOf = new Map<string, number>();
     const floors: Record<string, (clients: number) => string> = {
       get: () => pgbenchRead('retrieve', verdicts),
       head: () => pgbenchRead('exists', verdicts),
@@ -313,7 +314,7 @@ it('HTTP load against the vault and the pgbench floor', async () => {
         const floor = floors[op] ? pgbench(dbUrl, floors[op](c), c) : undefined;
         const floorMachine = machineBusyMs() - floorBefore;
         if (floor) floorTps.set(`${op} ${c}`, floor.tps);
-        if (op === 'get') vaultGetRps.set(c, r.rps);
+        vaultRpsOf.set(`${op} ${c}`, r.rps);
         const ok = Object.entries(r.statuses)
           .filter(([s]) => s.startsWith('2'))
           .reduce((n, [, v]) => n + v, 0);
@@ -346,25 +347,30 @@ it('HTTP load against the vault and the pgbench floor', async () => {
     vault.proc.kill('SIGTERM');
     await new Promise((r) => vault.proc.once('exit', r));
 
-    if (OPS.includes('get')) {
-      // The reference point: the same statement from a bare node:http + postgres.js process (minimal-server.mjs).
+    if (OPS.includes('get') || OPS.includes('put')) {
+      // The reference point: the same statements from a bare node:http + postgres.js process (minimal-server.mjs).
       const port = await freePort();
+      const store = { sql: STATEMENT_STORE_SQL, columns: ENTRY_COLUMNS, retentionDigest, policyDigest: ownerOnly.digest, grants: NO_GRANTS };
       const minimal = spawn(process.execPath, [join(root, 'test/bench/minimal-server.mjs')], {
         cwd: root,
-        env: { PATH: process.env.PATH, MINIMAL: JSON.stringify({ url: dbUrl.toString(), port, sql: AUDITED_READ_SQL, verdicts, pool: 5 }) },
+        env: { PATH: process.env.PATH, MINIMAL: JSON.stringify({ url: dbUrl.toString(), port, sql: AUDITED_READ_SQL, verdicts, pool: 5, store }) },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(minimal);
       await new Promise((resolve) => minimal.stdout!.once('data', resolve));
-      for (const c of CONNS) {
-        const r = load(`http://127.0.0.1:${port}`, 'get', c);
-        const floor = floorTps.get(`get ${c}`);
-        const vaultRps = vaultGetRps.get(c);
-        lines.push(
-          `minimal node:http + postgres.js, same GET statement, ${c} conn: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms` +
-            (floor ? `; ${(r.rps / floor).toFixed(2)} of the floor` : '') +
-            (vaultRps ? `; the vault does ${(vaultRps / r.rps).toFixed(2)} of it` : ''),
-        );
+      for (const op of ['get', 'put'].filter((o) => OPS.includes(o))) {
+        for (const c of CONNS) {
+          const r = load(`http://127.0.0.1:${port}`, op, c);
+          const floor = floorTps.get(`${op} ${c}`);
+          const vaultRps = vaultRpsOf.get(`${op} ${c}`);
+          const bad = Object.entries(r.statuses).filter(([s]) => !s.startsWith('2'));
+          lines.push(
+            `minimal node:http + postgres.js, same ${op.toUpperCase()} statement, ${c} conn: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms` +
+              (floor ? `; ${(r.rps / floor).toFixed(2)} of the floor` : '') +
+              (vaultRps ? `; the vault does ${(vaultRps / r.rps).toFixed(2)} of it` : '') +
+              (bad.length || r.errors ? ` (non-2xx ${JSON.stringify(Object.fromEntries(bad))}, errors ${r.errors})` : ''),
+          );
+        }
       }
       minimal.kill('SIGTERM');
     }
