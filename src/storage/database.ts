@@ -125,8 +125,8 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     // next one to another server connection.
     const db = drizzle({ client: prepare ? alwaysPrepared(client) : client, schema, casing: 'snake_case' }) as unknown as Db;
     // Drizzle has set the client's timestamp parsers to hand back text; fixed statements share them.
-    const fixed = { prepare };
-    sendFixedStatements(db, (text, params) => client.unsafe(text, params as never[], fixed));
+    // A fresh options object per call: postgres.js may change a query's options in place.
+    sendFixedStatements(db, (text, params) => client.unsafe(text, params as never[], { prepare }));
     return {
       db,
       driver: 'postgres',

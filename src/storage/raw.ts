@@ -14,6 +14,8 @@ export async function queryRows<T>(tx: Db, statement: SQL): Promise<T[]> {
 interface CutText {
   pieces: StringChunk[];
   slots: number[];
+  /** The text's highest `$n`: how many parameters it takes. */
+  count: number;
 }
 const cutTexts = new Map<string, CutText>();
 
@@ -27,7 +29,7 @@ function cut(text: string): CutText {
     last = match.index + match[0].length;
   }
   pieces.push(new StringChunk(text.slice(last)));
-  return { pieces, slots };
+  return { pieces, slots, count: slots.length === 0 ? 0 : Math.max(...slots) + 1 };
 }
 
 /** Sends a fixed text with its parameters straight to the driver a handle was opened on; answers its rows. */
@@ -56,18 +58,22 @@ export function sendFixedStatements(db: Db, send: SendFixed): void {
  * and jsonb as JSON text cast in the SQL (`$n::text::jsonb`).
  */
 export async function preparedRows<T>(db: Db, text: string, params: readonly unknown[]): Promise<T[]> {
-  const send = senders.get(db);
-  if (send) {
-    try {
-      return (await send(text, params)) as T[];
-    } catch (error) {
-      throw new DrizzleQueryError(text, params as unknown[], error as Error);
-    }
-  }
   let compiled = cutTexts.get(text);
   if (!compiled) {
     compiled = cut(text);
     cutTexts.set(text, compiled);
+  }
+  const send = senders.get(db);
+  if (send) {
+    // Bound as the Drizzle path binds them: exactly the text's parameters, a missing one as null (the
+    // drivers would otherwise refuse an undefined or a short list, and not the same way).
+    const count = compiled.count;
+    const values = params.length === count && !params.includes(undefined) ? params : Array.from({ length: count }, (_, i) => params[i] ?? null);
+    try {
+      return (await send(text, values)) as T[];
+    } catch (error) {
+      throw new DrizzleQueryError(text, values as unknown[], error as Error);
+    }
   }
   const chunks: (StringChunk | Param)[] = new Array(compiled.pieces.length + compiled.slots.length);
   chunks[0] = compiled.pieces[0]!;
