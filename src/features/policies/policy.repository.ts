@@ -1,4 +1,5 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { toSnakeCase } from 'drizzle-orm/casing';
 import type { PolicyRules } from './access-rules';
 import type { PurgeMethod, RetentionPolicy } from './retention';
 import type { Db } from '../../storage/database';
@@ -98,8 +99,19 @@ export async function loadPolicySnapshots(db: Db): Promise<Map<string, { rules: 
   return new Map(rows.map((r) => [r.name, { rules: r.rules as PolicyRules, digest: r.digest }]));
 }
 
-/** The database's digest of a retention policy's whole row: what the one-statement store checks its facts against. */
-export const RETENTION_DIGEST = (alias: string) => `encode(sha256(convert_to(${alias}::text, 'UTF8')), 'hex')`;
+/** The retention table's timestamp columns, from the schema: their text depends on the session's TimeZone. */
+const RETENTION_TIMESTAMPS = Object.entries(getTableColumns(retentionPolicies))
+  .filter(([, column]) => column.columnType === 'PgTimestamp')
+  .map(([key]) => toSnakeCase(key));
+
+/**
+ * The database's digest of a retention policy's whole row: what the one-statement store checks its facts
+ * against. The row as jsonb (every column, a new one included), with each timestamp as its epoch: a
+ * timestamp's text follows the session's TimeZone (and `row::text` its DateStyle too), so connections of a
+ * pool or a pooler set differently would never agree on the digest and every store would fall back.
+ */
+export const RETENTION_DIGEST = (alias: string) =>
+  `encode(sha256(convert_to((to_jsonb(${alias}) || jsonb_build_object(${RETENTION_TIMESTAMPS.map((c) => `'${c}', extract(epoch from ${alias}.${c})`).join(', ')}))::text, 'UTF8')), 'hex')`;
 
 /**
  * Every retention policy with the digest of its row, keyed by purpose: the purposes anything can be
