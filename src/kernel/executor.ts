@@ -77,7 +77,7 @@ export class TryAgain extends Error {
 }
 
 /** Time left for COMMIT: a transaction that reaches its end with less than this left rolls back. */
-const COMMIT_MARGIN_MS = 250;
+export const COMMIT_MARGIN_MS = 250;
 
 class DeadlinePassed extends Error {
   constructor() {

@@ -3,11 +3,11 @@
  * build ships it as its own file beside the bundle (dist/pglite.mjs, with PGlite's wasm and data), so a
  * vault serving PostgreSQL never loads PGlite's half a megabyte of code.
  */
+import { types } from '@electric-sql/pglite';
+
 export { PGlite } from '@electric-sql/pglite';
 export { drizzle } from 'drizzle-orm/pglite';
 export { migrate } from 'drizzle-orm/pglite/migrator';
-
-import { types } from '@electric-sql/pglite';
 
 /**
  * How Drizzle's PGlite session asks for a raw statement's rows (objects; dates, times and intervals left

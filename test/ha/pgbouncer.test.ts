@@ -96,28 +96,20 @@ describe('PgBouncer in transaction pooling: the vault with storage.prepared_stat
       // a server connection does not know it; stores with an Idempotency-Key and DELETEs are transactions,
       // where it cannot, so the driver's prepared statements meet server connections that never saw them.
       const answers: Answer[] = [];
+      /** Twelve concurrent stores of `prefix` keys in this round, with an Idempotency-Key each or none. */
+      const stores = (prefix: string, round: number, idempotent: boolean) =>
+        Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            call(prepared.base, 'PUT', `/vault/control/${prefix}-${round}-${i}`, {
+              key: ADMIN_KEY,
+              body: { encrypted_value: `vault:v1:${prefix}-${round}-${i}-${answers.length}` },
+              ...(idempotent && { headers: { 'Idempotency-Key': `control-${round}-${i}-${answers.length}` } }),
+            }),
+          ),
+        );
       for (const round of [0, 1, 0, 2]) {
-        answers.push(
-          ...(await Promise.all(
-            Array.from({ length: 12 }, (_, i) =>
-              call(prepared.base, 'PUT', `/vault/control/c-${round}-${i}`, {
-                key: ADMIN_KEY,
-                body: { encrypted_value: `vault:v1:c-${round}-${i}-${answers.length}` },
-                headers: { 'Idempotency-Key': `control-${round}-${i}-${answers.length}` },
-              }),
-            ),
-          )),
-        );
-        answers.push(
-          ...(await Promise.all(
-            Array.from({ length: 12 }, (_, i) =>
-              call(prepared.base, 'PUT', `/vault/control/s-${round}-${i}`, {
-                key: ADMIN_KEY,
-                body: { encrypted_value: `vault:v1:s-${round}-${i}-${answers.length}` },
-              }),
-            ),
-          )),
-        );
+        answers.push(...(await stores('c', round, true)));
+        answers.push(...(await stores('s', round, false)));
       }
       answers.push(...(await Promise.all(Array.from({ length: 12 }, (_, i) => call(prepared.base, 'DELETE', `/vault/control/s-1-${i}`, { key: ADMIN_KEY })))));
       const failed = answers.filter((a) => a.status !== 201 && a.status !== 200 && a.status !== 204);

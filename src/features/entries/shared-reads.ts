@@ -1,3 +1,4 @@
+import { COMMIT_MARGIN_MS } from '../../kernel/executor';
 import type { Db } from '../../storage/database';
 import { readAndAudit } from './audited-read.repository';
 import { readManyAndAudit, type ManyReadDecision, type ReadCaller } from './batch-read.repository';
@@ -30,11 +31,6 @@ export class ReadDeadlinePassed extends Error {
 
 /** Items in one shared statement at most (its parameters grow with it). */
 const MAX_GROUP = 64;
-/**
- * As the executor's commit margin: a read sent this close to its deadline could be answered after it. The
- * statement carries the earliest of its reads' deadlines less this margin, and raises past it.
- */
-const DEADLINE_MARGIN_MS = 250;
 
 /**
  * One-statement GETs and HEADs that share their round trips under load. While fewer statements than
@@ -82,7 +78,7 @@ export class SharedReads {
     // Deadlines are wall-clock epoch ms (set by the envelope), whatever clock stamps the rows.
     const wall = Date.now();
     const live = waiting.filter((w) => {
-      if (w.read.deadline === undefined || wall <= w.read.deadline - DEADLINE_MARGIN_MS) return true;
+      if (w.read.deadline === undefined || wall <= w.read.deadline - COMMIT_MARGIN_MS) return true;
       w.reject(new ReadDeadlinePassed());
       return false;
     });
@@ -96,10 +92,11 @@ export class SharedReads {
       }
       return { ...read.key, operation: read.operation, requestId: read.requestId, caller: read.caller, table };
     });
-    // The earliest deadline bounds the statement: past it, on the database's clock, it writes nothing.
+    // A read sent within the executor's commit margin of its deadline could be answered after it; the
+    // earliest deadline (less that margin) bounds the statement: past it, on the database's clock, it writes nothing.
     let earliest = Number.POSITIVE_INFINITY;
     for (const w of live) if (w.read.deadline !== undefined && w.read.deadline < earliest) earliest = w.read.deadline;
-    const writeBy = Number.isFinite(earliest) ? { writeBy: new Date(earliest - DEADLINE_MARGIN_MS) } : {};
+    const writeBy = Number.isFinite(earliest) ? { writeBy: new Date(earliest - COMMIT_MARGIN_MS) } : {};
     this.statements++;
     this.reads += live.length;
     this.onStatement?.(live.length);
